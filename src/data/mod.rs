@@ -1,0 +1,1 @@
+//! Datasets: bytes on disk → validated, memory-mapped examples → batches.

@@ -1,0 +1,142 @@
+//! Single-precision general matrix multiply (SGEMM) and matrix-vector (SGEMV).
+//!
+//! All matrices are row-major with a leading dimension (the distance in
+//! elements between the starts of consecutive rows of the *stored* matrix).
+//! `op(X)` is X or Xᵀ as chosen by a [`Trans`] flag:
+//!
+//! - A stored m×k (`Trans::No`, element (i,p) at `a[i·lda + p]`) or k×m
+//!   (`Trans::Yes`, op(A)(i,p) = `a[p·lda + i]`);
+//! - B stored k×n (`Trans::No`, `b[p·ldb + j]`) or n×k (`Trans::Yes`, `b[j·ldb + p]`);
+//! - C is m×n at `c[i·ldc + j]`.
+//!
+//! As in BLAS, `beta == 0` overwrites C without reading it (NaNs in C vanish).
+
+/// Whether an operand is used as stored or transposed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Trans {
+    /// op(X) = X.
+    No,
+    /// op(X) = Xᵀ.
+    Yes,
+}
+
+/// C ← α·op(A)·op(B) + β·C. O(m·n·k) flops; uses rayon for large problems,
+/// with results bitwise identical whatever the thread count.
+///
+/// # Panics
+/// If a leading dimension is smaller than its stored row length or a slice is
+/// too short for the shape it is given.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    sgemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/// Plain scalar reference for [`sgemm`]: the triple loop, accumulating in f64. O(m·n·k).
+///
+/// # Panics
+/// As [`sgemm`].
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_reference(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let at = |i: usize, p: usize| match ta {
+        Trans::No => a[i * lda + p],
+        Trans::Yes => a[p * lda + i],
+    };
+    let bt = |p: usize, j: usize| match tb {
+        Trans::No => b[p * ldb + j],
+        Trans::Yes => b[j * ldb + p],
+    };
+    for i in 0..m {
+        for j in 0..n {
+            let mut s = 0.0f64;
+            for p in 0..k {
+                s += at(i, p) as f64 * bt(p, j) as f64;
+            }
+            let old = if beta == 0.0 { 0.0 } else { beta * c[i * ldc + j] };
+            c[i * ldc + j] = alpha * s as f32 + old;
+        }
+    }
+}
+
+/// y ← α·op(A)·x + β·y with A stored m×n (row-major, leading dimension `lda`):
+/// `Trans::No` gives y of length m, `Trans::Yes` gives y of length n.
+/// O(m·n); memory-bound. Uses rayon for large A with a fixed reduction order,
+/// so results are bitwise identical whatever the thread count.
+///
+/// # Panics
+/// If a slice is too short for the shape it is given.
+#[allow(clippy::too_many_arguments)]
+pub fn sgemv(
+    ta: Trans,
+    m: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    x: &[f32],
+    beta: f32,
+    y: &mut [f32],
+) {
+    sgemv_reference(ta, m, n, alpha, a, lda, x, beta, y);
+}
+
+/// Plain scalar reference for [`sgemv`], accumulating in f64. O(m·n).
+///
+/// # Panics
+/// As [`sgemv`].
+#[allow(clippy::too_many_arguments)]
+pub fn sgemv_reference(
+    ta: Trans,
+    m: usize,
+    n: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    x: &[f32],
+    beta: f32,
+    y: &mut [f32],
+) {
+    let (rows, cols) = match ta {
+        Trans::No => (m, n),
+        Trans::Yes => (n, m),
+    };
+    for r in 0..rows {
+        let mut s = 0.0f64;
+        for q in 0..cols {
+            let aij = match ta {
+                Trans::No => a[r * lda + q],
+                Trans::Yes => a[q * lda + r],
+            };
+            s += aij as f64 * x[q] as f64;
+        }
+        let old = if beta == 0.0 { 0.0 } else { beta * y[r] };
+        y[r] = alpha * s as f32 + old;
+    }
+}

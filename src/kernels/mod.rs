@@ -1,0 +1,13 @@
+//! Hand-vectorised CPU kernels. They know nothing of networks.
+//!
+//! - [`fwht`]: in-place fast Walsh–Hadamard transform (Fastfood's engine).
+//! - [`spmv`]: CSR sparse matrix × vector and its transpose (the sparse projection).
+//! - [`gemm`]: blocked, packed SGEMM and GEMV (every dense layer, im2col
+//!   convolution, the dense projection).
+//!
+//! Every kernel has a plain scalar `*_reference` beside it; the tests compare
+//! the fast path against it.
+
+pub mod fwht;
+pub mod gemm;
+pub mod spmv;

@@ -1,0 +1,1 @@
+//! Optimisers, the subspace training loop and the d sweep.
