@@ -123,7 +123,9 @@ mod tests {
 
     #[test]
     fn streams_are_reproducible_and_distinct() {
-        let a: Vec<u64> = (0..4).map(|_| stream(7, Stream::Init, 0).next_u64()).collect();
+        let a: Vec<u64> = (0..4)
+            .map(|_| stream(7, Stream::Init, 0).next_u64())
+            .collect();
         assert!(a.iter().all(|&x| x == a[0]));
         let b = stream(7, Stream::Init, 1).next_u64();
         let c = stream(7, Stream::Dense, 0).next_u64();

@@ -17,8 +17,15 @@ pub fn fwht(x: &mut [f32]) {
 /// # Panics
 /// If `n` is not a power of two or `data.len()` is not a multiple of `n`.
 pub fn fwht_rows(data: &mut [f32], n: usize) {
-    assert!(n.is_power_of_two(), "fwht_rows: row length {n} is not a power of two");
-    assert!(data.len() % n == 0, "fwht_rows: {} is not a multiple of {n}", data.len());
+    assert!(
+        n.is_power_of_two(),
+        "fwht_rows: row length {n} is not a power of two"
+    );
+    assert!(
+        data.len() % n == 0,
+        "fwht_rows: {} is not a multiple of {n}",
+        data.len()
+    );
     for row in data.chunks_exact_mut(n) {
         fwht(row);
     }
@@ -30,7 +37,10 @@ pub fn fwht_rows(data: &mut [f32], n: usize) {
 /// If `x.len()` is not a power of two.
 pub fn fwht_reference(x: &mut [f32]) {
     let n = x.len();
-    assert!(n.is_power_of_two(), "fwht: length {n} is not a power of two");
+    assert!(
+        n.is_power_of_two(),
+        "fwht: length {n} is not a power of two"
+    );
     let mut h = 1;
     while h < n {
         for i in (0..n).step_by(2 * h) {

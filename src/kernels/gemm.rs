@@ -79,7 +79,11 @@ pub fn sgemm_reference(
             for p in 0..k {
                 s += at(i, p) as f64 * bt(p, j) as f64;
             }
-            let old = if beta == 0.0 { 0.0 } else { beta * c[i * ldc + j] };
+            let old = if beta == 0.0 {
+                0.0
+            } else {
+                beta * c[i * ldc + j]
+            };
             c[i * ldc + j] = alpha * s as f32 + old;
         }
     }

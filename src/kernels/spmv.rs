@@ -46,7 +46,13 @@ impl Csr {
         {
             return Err(CsrError::Invalid("malformed".into()));
         }
-        Ok(Csr { nrows, ncols, row_ptr, col_idx, values })
+        Ok(Csr {
+            nrows,
+            ncols,
+            row_ptr,
+            col_idx,
+            values,
+        })
     }
 
     /// Number of rows. O(1).
@@ -144,7 +150,12 @@ impl SignCsr {
         {
             return Err(CsrError::Invalid("malformed".into()));
         }
-        Ok(SignCsr { nrows, ncols, row_ptr, entries })
+        Ok(SignCsr {
+            nrows,
+            ncols,
+            row_ptr,
+            entries,
+        })
     }
 
     /// Number of rows. O(1).
@@ -210,6 +221,11 @@ impl SignCsr {
                 next[c] += 1;
             }
         }
-        SignCsr { nrows: self.ncols, ncols: self.nrows, row_ptr, entries }
+        SignCsr {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            row_ptr,
+            entries,
+        }
     }
 }
