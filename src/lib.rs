@@ -23,6 +23,7 @@
 //! network.
 
 pub mod data;
+pub mod fsutil;
 pub mod kernels;
 pub mod nn;
 pub mod projection;
