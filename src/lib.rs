@@ -22,6 +22,7 @@
 //! (model, seed of θ_0, projection kind, seed of P, θ_d) *is* the trained
 //! network.
 
+pub mod checkpoint;
 pub mod data;
 pub mod fsutil;
 pub mod kernels;
