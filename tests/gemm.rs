@@ -43,25 +43,25 @@ struct Case {
     seed: u64,
 }
 
+/// The signature shared by `sgemm` and `sgemm_serial`.
+type GemmFn = fn(
+    Trans,
+    Trans,
+    usize,
+    usize,
+    usize,
+    f32,
+    &[f32],
+    usize,
+    &[f32],
+    usize,
+    f32,
+    &mut [f32],
+    usize,
+);
+
 /// Runs `gemm` on the case and checks it against the reference elementwise.
-fn check_case(
-    case: &Case,
-    gemm: fn(
-        Trans,
-        Trans,
-        usize,
-        usize,
-        usize,
-        f32,
-        &[f32],
-        usize,
-        &[f32],
-        usize,
-        f32,
-        &mut [f32],
-        usize,
-    ),
-) {
+fn check_case(case: &Case, gemm: GemmFn) {
     let Case {
         ta,
         tb,

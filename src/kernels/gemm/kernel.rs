@@ -11,6 +11,8 @@
 //! accumulators hide the 4-cycle FMA latency (≥ 8 chains needed).
 //! This is the transpose of BLIS's 32×12 Skylake-X SGEMM kernel.
 
+#![allow(clippy::needless_range_loop)] // index loops over const tile shapes are the point
+
 use wide::f32x16;
 
 /// Rows of a micro-tile (values of A broadcast per k step).

@@ -8,6 +8,8 @@
 //!   (element (p, c) at `p·w̄ + c`) where w̄ is the strip width rounded up to a
 //!   multiple of 16; columns past the strip width zero-filled.
 
+#![allow(clippy::needless_range_loop)]
+
 use super::Trans;
 use super::kernel::{LANES, MR, NR};
 
