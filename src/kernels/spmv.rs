@@ -47,11 +47,6 @@
 //! every step, so the copy is the right trade. [`SignCsr`] leaves the choice
 //! to its user: [`SignCsr::transpose`] builds the copy explicitly.
 
-// The AVX-512 intrinsics used below are stable since Rust 1.89, above the
-// crate's declared MSRV (1.85): an AVX-512 build needs Rust ≥ 1.89. The
-// coordinator should raise `rust-version`; until then, silence the lint here.
-#![allow(clippy::incompatible_msrv)]
-
 use std::sync::OnceLock;
 
 use rayon::prelude::*;
