@@ -72,7 +72,9 @@ pub enum CheckpointError {
     #[error("not an idim checkpoint (the file does not start with the magic bytes IDIMCKPT)")]
     BadMagic,
     /// A format version this build does not read.
-    #[error("checkpoint format version {found} is not supported (this build reads version {VERSION}); use the idim that wrote it")]
+    #[error(
+        "checkpoint format version {found} is not supported (this build reads version {VERSION}); use the idim that wrote it"
+    )]
     Version {
         /// The version found.
         found: u32,
@@ -81,7 +83,9 @@ pub enum CheckpointError {
     #[error("checkpoint model name is malformed: {0}")]
     BadName(String),
     /// The total size does not match 4·d plus the header.
-    #[error("checkpoint size is inconsistent: d = {d} needs {expected} bytes, the file has {got} (truncated or corrupt)")]
+    #[error(
+        "checkpoint size is inconsistent: d = {d} needs {expected} bytes, the file has {got} (truncated or corrupt)"
+    )]
     Size {
         /// The recorded d.
         d: u64,
@@ -91,7 +95,9 @@ pub enum CheckpointError {
         got: usize,
     },
     /// The checksum does not match the contents.
-    #[error("checkpoint checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): the file is corrupt")]
+    #[error(
+        "checkpoint checksum mismatch (stored {stored:#018x}, computed {computed:#018x}): the file is corrupt"
+    )]
     Checksum {
         /// The stored checksum.
         stored: u64,
@@ -99,7 +105,9 @@ pub enum CheckpointError {
         computed: u64,
     },
     /// Unknown projection code.
-    #[error("checkpoint names unknown projection code {0} (known: 0 none, 1 dense, 2 sparse, 3 fastfood)")]
+    #[error(
+        "checkpoint names unknown projection code {0} (known: 0 none, 1 dense, 2 sparse, 3 fastfood)"
+    )]
     Projection(u8),
     /// A flag byte other than 0 or 1.
     #[error("checkpoint pixel-shuffle flag is {0}, expected 0 or 1")]
@@ -201,7 +209,8 @@ impl Checkpoint {
     /// The encoded bytes (see the module docs). O(d).
     pub fn to_bytes(&self) -> Vec<u8> {
         let name = self.arch.name();
-        let mut v = Vec::with_capacity(14 + name.len() + FIXED_AFTER_NAME + 4 * self.params.len() + 8);
+        let mut v =
+            Vec::with_capacity(14 + name.len() + FIXED_AFTER_NAME + 4 * self.params.len() + 8);
         v.extend_from_slice(&MAGIC);
         v.extend_from_slice(&VERSION.to_le_bytes());
         v.extend_from_slice(&(name.len() as u16).to_le_bytes());

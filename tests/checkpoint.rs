@@ -51,7 +51,9 @@ fn trained(proj: ProjSpec, dim: usize) -> Checkpoint {
 /// A valid small checkpoint without training (for the corruption tests).
 fn sample() -> Checkpoint {
     let arch = Arch::parse("mlp:32").unwrap();
-    let big = intrinsic_dim::nn::Network::new(&arch, 1).unwrap().num_params();
+    let big = intrinsic_dim::nn::Network::new(&arch, 1)
+        .unwrap()
+        .num_params();
     Checkpoint {
         arch,
         proj: ProjSpec::Kind(ProjectionKind::Fastfood),
@@ -98,11 +100,19 @@ fn round_trip_reproduces_the_recorded_accuracy_bit_for_bit() {
         assert_eq!(back, ck);
         let out = evaluate_checkpoint(&back, dataset()).unwrap();
         assert_eq!(out.correct as u64, ck.test_correct, "{proj:?}");
-        assert_eq!(out.accuracy.to_bits(), ck.test_accuracy.to_bits(), "{proj:?}");
+        assert_eq!(
+            out.accuracy.to_bits(),
+            ck.test_accuracy.to_bits(),
+            "{proj:?}"
+        );
         assert!(out.matches_recorded);
         // The trained network is far above chance (10 %): on 10,000 test
         // examples a chance-level classifier exceeds 20 % with probability < 1e-200.
-        assert!(ck.test_accuracy > 0.2, "{proj:?}: accuracy {}", ck.test_accuracy);
+        assert!(
+            ck.test_accuracy > 0.2,
+            "{proj:?}: accuracy {}",
+            ck.test_accuracy
+        );
     }
 }
 
@@ -136,7 +146,10 @@ fn rebuilt_theta_is_theta0_plus_p_theta_d() {
     for i in 0..one.len() {
         let a = (one[i] - zero[i]) as f64;
         let b = (two[i] - zero[i]) as f64;
-        assert!((b - 2.0 * a).abs() <= 1e-5 * (1.0 + a.abs()), "entry {i}: {a} vs {b}");
+        assert!(
+            (b - 2.0 * a).abs() <= 1e-5 * (1.0 + a.abs()),
+            "entry {i}: {a} vs {b}"
+        );
         moved += a * a;
     }
     assert!(moved > 0.0);
@@ -145,10 +158,24 @@ fn rebuilt_theta_is_theta0_plus_p_theta_d() {
 #[test]
 fn truncated_files_are_errors() {
     let b = sample().to_bytes();
-    for n in [0, 1, 7, 8, 13, 14, 20, b.len() - 9, b.len() - 8, b.len() - 1] {
+    for n in [
+        0,
+        1,
+        7,
+        8,
+        13,
+        14,
+        20,
+        b.len() - 9,
+        b.len() - 8,
+        b.len() - 1,
+    ] {
         let e = Checkpoint::from_bytes(&b[..n]).unwrap_err();
         assert!(
-            matches!(e, CheckpointError::Truncated { .. } | CheckpointError::Size { .. }),
+            matches!(
+                e,
+                CheckpointError::Truncated { .. } | CheckpointError::Size { .. }
+            ),
             "length {n}: {e}"
         );
     }
@@ -159,7 +186,10 @@ fn bad_magic_version_and_checksum_are_errors() {
     let good = sample().to_bytes();
     let mut b = good.clone();
     b[0] = b'X';
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::BadMagic)));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::BadMagic)
+    ));
     let mut b = good.clone();
     b[8..12].copy_from_slice(&2u32.to_le_bytes());
     reseal(&mut b);
@@ -167,7 +197,12 @@ fn bad_magic_version_and_checksum_are_errors() {
     assert!(matches!(e, CheckpointError::Version { found: 2 }), "{e}");
     assert!(e.to_string().contains("version 2"));
     // One flipped bit anywhere after the version is caught by the checksum.
-    for pos in [12 + 2, after_name(&good) + 5, good.len() - 12, good.len() - 1] {
+    for pos in [
+        12 + 2,
+        after_name(&good) + 5,
+        good.len() - 12,
+        good.len() - 1,
+    ] {
         let mut b = good.clone();
         b[pos] ^= 0x10;
         let e = Checkpoint::from_bytes(&b).unwrap_err();
@@ -185,7 +220,10 @@ fn bad_magic_version_and_checksum_are_errors() {
     let mut b = good.clone();
     let last = b.len() - 20;
     b[last] ^= 1;
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Checksum { .. })));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::Checksum { .. })
+    ));
 }
 
 #[test]
@@ -195,11 +233,17 @@ fn inconsistent_sizes_and_dimensions_are_errors() {
     // d field says 6 but 5 values follow.
     let mut b = good.clone();
     b[o + 9..o + 17].copy_from_slice(&6u64.to_le_bytes());
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Size { d: 6, .. })));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::Size { d: 6, .. })
+    ));
     // A huge d must not allocate or overflow.
     let mut b = good.clone();
     b[o + 9..o + 17].copy_from_slice(&u64::MAX.to_le_bytes());
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Size { .. })));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::Size { .. })
+    ));
     // d > D with a consistent size.
     let mut ck = sample();
     ck.big_dim = 4;
@@ -237,18 +281,30 @@ fn unknown_model_projection_and_bad_values_are_errors() {
     let mut b = good.clone();
     b[14] = 0xff;
     reseal(&mut b);
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::BadName(_))));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::BadName(_))
+    ));
     let mut b = good.clone();
     b[12..14].copy_from_slice(&0u16.to_le_bytes());
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::BadName(_))));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::BadName(_))
+    ));
     let mut b = good.clone();
     b[o] = 9;
     reseal(&mut b);
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Projection(9))));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::Projection(9))
+    ));
     let mut b = good.clone();
     b[o + 33] = 2;
     reseal(&mut b);
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Flag(2))));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::Flag(2))
+    ));
     let mut ck = sample();
     ck.params[2] = f32::NAN;
     let e = Checkpoint::from_bytes(&ck.to_bytes()).unwrap_err();
@@ -294,7 +350,10 @@ fn fuzz_corpus_replays_without_panic() {
         }
     }
     assert!(n >= 3, "the corpus has only {n} files");
-    assert!(valid >= 1, "the corpus should hold at least one valid checkpoint");
+    assert!(
+        valid >= 1,
+        "the corpus should hold at least one valid checkpoint"
+    );
 }
 
 proptest! {

@@ -42,7 +42,11 @@ fn batch(rows: usize, seed: u64) -> (Vec<f32>, Vec<u8>) {
 #[test]
 fn subspace_gradient_matches_central_differences_for_every_projection() {
     let (x, y) = batch(8, 11);
-    for kind in [ProjectionKind::Dense, ProjectionKind::Sparse, ProjectionKind::Fastfood] {
+    for kind in [
+        ProjectionKind::Dense,
+        ProjectionKind::Sparse,
+        ProjectionKind::Fastfood,
+    ] {
         let d = 6;
         let mut t = Trainer::new(&small_config(ProjSpec::Kind(kind), d)).expect("trainer builds");
         // Move away from θ_d = 0 so the check is not at a special point.
@@ -99,7 +103,11 @@ fn full_space_gradient_matches_central_differences() {
 
 #[test]
 fn with_d_equal_one_theta_moves_along_the_single_column() {
-    for kind in [ProjectionKind::Dense, ProjectionKind::Sparse, ProjectionKind::Fastfood] {
+    for kind in [
+        ProjectionKind::Dense,
+        ProjectionKind::Sparse,
+        ProjectionKind::Fastfood,
+    ] {
         let mut t = Trainer::new(&small_config(ProjSpec::Kind(kind), 1)).expect("trainer builds");
         // P's column, independently: θ_D at θ_d = 1 minus θ_0.
         t.params_mut()[0] = 1.0;
@@ -111,7 +119,10 @@ fn with_d_equal_one_theta_moves_along_the_single_column() {
             .map(|(&a, &b)| a as f64 - b as f64)
             .collect();
         let norm = column.iter().map(|v| v * v).sum::<f64>().sqrt();
-        assert!((norm - 1.0).abs() < 1e-3, "{kind:?}: column norm {norm}, expected 1");
+        assert!(
+            (norm - 1.0).abs() < 1e-3,
+            "{kind:?}: column norm {norm}, expected 1"
+        );
         t.params_mut()[0] = 0.0;
         let mut timing = Timing::default();
         for step in 0..20 {

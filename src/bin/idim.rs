@@ -14,7 +14,9 @@ use intrinsic_dim::simd::SimdPath;
 use intrinsic_dim::train::optim::OptimizerKind;
 use intrinsic_dim::train::progress::Console;
 use intrinsic_dim::train::results::{self, Baseline};
-use intrinsic_dim::train::{ProjSpec, TrainConfig, check_output_path, restore, subspace, sweep, toy};
+use intrinsic_dim::train::{
+    ProjSpec, TrainConfig, check_output_path, restore, subspace, sweep, toy,
+};
 
 /// Measure the intrinsic dimension of learning problems by training in random subspaces.
 ///
@@ -62,7 +64,7 @@ struct DataArgs {
     #[arg(long, value_name = "SEED")]
     shuffle_pixels: Option<u64>,
     /// Replace this fraction (0..=1) of the training labels by random labels.
-    #[arg(long, value_name = "FRACTION")]
+    #[arg(long, allow_negative_numbers = true, value_name = "FRACTION")]
     shuffle_labels: Option<f32>,
     /// Train on the first N training examples only.
     #[arg(long, value_name = "N")]
@@ -118,7 +120,8 @@ impl DataArgs {
 
     fn load(&self, label_seed: u64) -> Result<data::Dataset> {
         let cfg = self.config(label_seed)?;
-        data::load(&cfg).with_context(|| format!("cannot load the dataset from {}", cfg.dir.display()))
+        data::load(&cfg)
+            .with_context(|| format!("cannot load the dataset from {}", cfg.dir.display()))
     }
 }
 
@@ -135,19 +138,19 @@ struct ModelArgs {
     #[arg(long, value_name = "NAME")]
     optimizer: Option<String>,
     /// Learning rate.
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     lr: Option<f32>,
     /// Adam β1.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.9)]
     beta1: f32,
     /// Adam β2.
-    #[arg(long, default_value_t = 0.999)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.999)]
     beta2: f32,
     /// SGD momentum.
-    #[arg(long, default_value_t = 0.9)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = 0.9)]
     momentum: f32,
     /// L2 weight decay on weights: the loss gains (l2/2)·Σw².
-    #[arg(long)]
+    #[arg(long, allow_negative_numbers = true)]
     l2: Option<f32>,
     /// Mini-batch size.
     #[arg(long)]
@@ -238,7 +241,7 @@ struct SweepCmd {
     #[arg(long, default_value_t = 1)]
     baseline_seeds: usize,
     /// Learning rate of the full-space baseline.
-    #[arg(long, default_value_t = sweep::DEFAULT_BASELINE_LR)]
+    #[arg(long, allow_negative_numbers = true, default_value_t = sweep::DEFAULT_BASELINE_LR)]
     baseline_lr: f32,
     /// Headline baseline for d_int90: `measured` (default) or a fixed accuracy such as 1.0
     /// (the paper's "global" baseline). Both are always printed.
@@ -315,7 +318,11 @@ fn main() -> ExitCode {
         Ok(c) => c,
         Err(e) => {
             let _ = e.print();
-            return if e.use_stderr() { ExitCode::from(2) } else { ExitCode::SUCCESS };
+            return if e.use_stderr() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
         }
     };
     match run(cli) {
@@ -339,7 +346,9 @@ fn run(cli: Cli) -> Result<()> {
     }
     match cli.command {
         None => {
-            eprintln!("idim: no subcommand: running the default sweep (see `idim --help`; results under runs/default)");
+            eprintln!(
+                "idim: no subcommand: running the default sweep (see `idim --help`; results under runs/default)"
+            );
             let cmd = SweepCmd::try_parse_defaults()?;
             cmd_sweep(cmd)
         }
@@ -426,7 +435,9 @@ fn cmd_train(c: TrainCmd) -> Result<()> {
 fn cmd_sweep(c: SweepCmd) -> Result<()> {
     let mut template = c.model.apply(sweep::default_template())?;
     if template.proj == ProjSpec::None {
-        bail!("invalid --proj none for a sweep: the sweep trains the baseline itself; pass dense, sparse or fastfood");
+        bail!(
+            "invalid --proj none for a sweep: the sweep trains the baseline itself; pass dense, sparse or fastfood"
+        );
     }
     template.dim = 1;
     let sc = sweep::SweepConfig {
@@ -552,14 +563,22 @@ fn cmd_export(c: ExportCmd) -> Result<()> {
 fn cmd_toy(c: ToyCmd) -> Result<()> {
     let kind = match ProjSpec::parse(&c.proj)? {
         ProjSpec::Kind(k) => k,
-        ProjSpec::None => bail!("invalid --proj none for the toy problem: use dense, sparse or fastfood"),
+        ProjSpec::None => {
+            bail!("invalid --proj none for the toy problem: use dense, sparse or fastfood")
+        }
     };
     if c.max_dim == 0 || c.max_dim > toy::TOY_BIG {
-        bail!("invalid --max-dim {}: must be between 1 and 1000", c.max_dim);
+        bail!(
+            "invalid --max-dim {}: must be between 1 and 1000",
+            c.max_dim
+        );
     }
     let dims: Vec<usize> = (1..=c.max_dim).collect();
     let out = toy::toy_sweep(kind, &dims, c.seed, c.proj_seed)?;
-    println!("toy problem: θ ∈ R^1000, loss = Σ_g (sum of group g − (g+1))², 10 groups of 100; {} projection", c.proj);
+    println!(
+        "toy problem: θ ∈ R^1000, loss = Σ_g (sum of group g − (g+1))², 10 groups of 100; {} projection",
+        c.proj
+    );
     println!("solved = performance e^(−loss) ≥ {}", toy::SOLVED);
     println!("   d          loss   performance  solved");
     for r in &out.rows {

@@ -272,7 +272,9 @@ pub fn check_output_path(path: &std::path::Path) -> Result<(), TrainError> {
             path: path.to_path_buf(),
             source: std::io::Error::new(
                 source.kind(),
-                format!("cannot write here ({source}); check that the directory exists and is writable"),
+                format!(
+                    "cannot write here ({source}); check that the directory exists and is writable"
+                ),
             ),
         }),
     }

@@ -61,7 +61,9 @@ impl Console {
     pub fn sweep_start(&mut self, total: usize) {
         if let Some(m) = &self.multi {
             let bar = m.add(ProgressBar::new(total as u64));
-            bar.set_style(style("sweep  {bar:30} {pos}/{len} runs  [{elapsed_precise}] {msg}"));
+            bar.set_style(style(
+                "sweep  {bar:30} {pos}/{len} runs  [{elapsed_precise}] {msg}",
+            ));
             self.sweep_bar = Some(bar);
         }
     }
@@ -86,9 +88,13 @@ impl Console {
 
     /// Removes every bar.
     pub fn finish(&mut self) {
-        for b in [self.epoch_bar.take(), self.run_bar.take(), self.sweep_bar.take()]
-            .into_iter()
-            .flatten()
+        for b in [
+            self.epoch_bar.take(),
+            self.run_bar.take(),
+            self.sweep_bar.take(),
+        ]
+        .into_iter()
+        .flatten()
         {
             b.finish_and_clear();
         }
@@ -102,8 +108,17 @@ fn style(template: &str) -> ProgressStyle {
 /// The short label of a configuration, e.g. `fc fastfood d=750 seed=0`.
 pub fn run_label(cfg: &TrainConfig, small: usize) -> String {
     match cfg.proj {
-        super::ProjSpec::None => format!("{} full space (D={small}) seed={}", cfg.arch.name(), cfg.seed),
-        _ => format!("{} {} d={small} seed={}", cfg.arch.name(), cfg.proj.name(), cfg.seed),
+        super::ProjSpec::None => format!(
+            "{} full space (D={small}) seed={}",
+            cfg.arch.name(),
+            cfg.seed
+        ),
+        _ => format!(
+            "{} {} d={small} seed={}",
+            cfg.arch.name(),
+            cfg.proj.name(),
+            cfg.seed
+        ),
     }
 }
 
@@ -155,7 +170,10 @@ impl Observer for Console {
     }
 
     fn run_done(&mut self, _result: &RunResult) {
-        for b in [self.epoch_bar.take(), self.run_bar.take()].into_iter().flatten() {
+        for b in [self.epoch_bar.take(), self.run_bar.take()]
+            .into_iter()
+            .flatten()
+        {
             b.finish_and_clear();
         }
     }

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
-use super::subspace::{EVAL_BATCH, RunResult, compose_theta, evaluate_split, network, projection_for};
 use super::TrainError;
+use super::subspace::{
+    EVAL_BATCH, RunResult, compose_theta, evaluate_split, network, projection_for,
+};
 use crate::checkpoint::Checkpoint;
 use crate::data::{Dataset, IMAGE_LEN};
 use crate::fsutil;
@@ -36,7 +38,11 @@ pub fn rebuild_theta(ckpt: &Checkpoint) -> Result<Vec<f32>, TrainError> {
     if big != ckpt.big_dim {
         return Err(TrainError::config(
             "checkpoint",
-            format!("D = {} but model {} has {big} parameters", ckpt.big_dim, ckpt.arch.name()),
+            format!(
+                "D = {} but model {} has {big} parameters",
+                ckpt.big_dim,
+                ckpt.arch.name()
+            ),
         ));
     }
     let mut theta0 = vec![0.0f32; big];
@@ -97,7 +103,10 @@ pub fn export(ckpt: &Checkpoint, out: &Path) -> Result<std::path::PathBuf, Train
     json.push_str(&format!("  \"model\": {},\n", json_str(&ckpt.arch.name())));
     json.push_str(&format!("  \"params\": {},\n", theta.len()));
     json.push_str("  \"dtype\": \"f32\",\n  \"byte_order\": \"little-endian\",\n");
-    json.push_str(&format!("  \"data_file\": {},\n", json_str(&out.display().to_string())));
+    json.push_str(&format!(
+        "  \"data_file\": {},\n",
+        json_str(&out.display().to_string())
+    ));
     json.push_str("  \"tensors\": [\n");
     let layout = net.layout();
     for (i, t) in layout.iter().enumerate() {

@@ -154,7 +154,10 @@ impl Row {
     pub fn parse_csv(line: &str) -> Result<Row, String> {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() != 20 {
-            return Err(format!("expected 20 comma-separated fields, found {}", f.len()));
+            return Err(format!(
+                "expected 20 comma-separated fields, found {}",
+                f.len()
+            ));
         }
         fn p<T: std::str::FromStr>(s: &str, name: &str) -> Result<T, String> {
             s.trim()
@@ -188,7 +191,11 @@ impl Row {
 
 /// A finite number as JSON (NaN and ∞ become `null`).
 pub fn json_num(x: f64) -> String {
-    if x.is_finite() { format!("{x}") } else { "null".into() }
+    if x.is_finite() {
+        format!("{x}")
+    } else {
+        "null".into()
+    }
 }
 
 /// Reads every row of a results CSV (header first). A torn last line (an
@@ -212,7 +219,9 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>, TrainError> {
                 return Err(TrainError::Results {
                     path: path.to_path_buf(),
                     line: 1,
-                    message: format!("not an idim results file: the header should be {CSV_HEADER:?}"),
+                    message: format!(
+                        "not an idim results file: the header should be {CSV_HEADER:?}"
+                    ),
                 });
             }
             continue;
@@ -248,7 +257,11 @@ impl Appender {
     /// Opens (creating if needed) `csv_path` and `jsonl_path` for appending;
     /// with `truncate` both start empty. Writes the CSV header to a new file.
     /// If the CSV ends in a torn line, a newline is added first.
-    pub fn open(csv_path: &Path, jsonl_path: &Path, truncate: bool) -> Result<Appender, TrainError> {
+    pub fn open(
+        csv_path: &Path,
+        jsonl_path: &Path,
+        truncate: bool,
+    ) -> Result<Appender, TrainError> {
         let io = |p: &Path| {
             let p = p.to_path_buf();
             move |source| TrainError::Io { path: p, source }

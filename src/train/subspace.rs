@@ -275,7 +275,14 @@ impl Trainer {
             theta0,
             small,
             grad: vec![0.0f32; big],
-            small_grad: vec![0.0f32; if cfg.proj == ProjSpec::None { 0 } else { small_dim }],
+            small_grad: vec![
+                0.0f32;
+                if cfg.proj == ProjSpec::None {
+                    0
+                } else {
+                    small_dim
+                }
+            ],
             opt,
             x: vec![0.0f32; cfg.batch * IMAGE_LEN],
             y: vec![0u8; cfg.batch],
@@ -317,7 +324,12 @@ impl Trainer {
 
     /// θ_D ← θ_0 + P·θ_d (or θ_D ← θ_D-parameters). O(D) + one P·x.
     pub fn refresh_theta(&mut self) {
-        compose_theta(&self.theta0, self.proj.as_mut(), &self.small, &mut self.theta);
+        compose_theta(
+            &self.theta0,
+            self.proj.as_mut(),
+            &self.small,
+            &mut self.theta,
+        );
     }
 
     /// The loss on one batch at the current parameters and its gradient with

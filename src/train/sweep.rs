@@ -59,7 +59,11 @@ pub fn parse_dims(s: &str) -> Result<Vec<usize>, TrainError> {
     for item in s.split(',') {
         let item = item.trim();
         let parts: Vec<&str> = item.split(':').collect();
-        let num = |p: &str| p.trim().parse::<usize>().map_err(|_| bad(item, "is not a whole number"));
+        let num = |p: &str| {
+            p.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(item, "is not a whole number"))
+        };
         match parts.len() {
             1 => out.push(num(parts[0])?),
             3 => {
@@ -86,7 +90,10 @@ pub fn parse_dims(s: &str) -> Result<Vec<usize>, TrainError> {
         }
     }
     if out.contains(&0) {
-        return Err(bad(s, "contains d = 0 (a subspace needs at least one dimension)"));
+        return Err(bad(
+            s,
+            "contains d = 0 (a subspace needs at least one dimension)",
+        ));
     }
     out.sort_unstable();
     out.dedup();
@@ -98,7 +105,9 @@ pub fn parse_shard(s: &str) -> Result<(usize, usize), TrainError> {
     let err = || {
         TrainError::config(
             "--shard",
-            format!("{s:?} must be i/n with 0 ≤ i < n, e.g. 0/4 (Slurm: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)"),
+            format!(
+                "{s:?} must be i/n with 0 ≤ i < n, e.g. 0/4 (Slurm: --shard $SLURM_ARRAY_TASK_ID/$SLURM_ARRAY_TASK_COUNT)"
+            ),
         )
     };
     let (a, b) = s.split_once('/').ok_or_else(err)?;
@@ -214,7 +223,11 @@ pub fn key_of(cfg: &TrainConfig, big_dim: usize, dataset: &str, train_examples: 
         model: cfg.arch.name(),
         proj: cfg.proj.name().into(),
         big_dim,
-        dim: if cfg.proj == ProjSpec::None { big_dim } else { cfg.dim },
+        dim: if cfg.proj == ProjSpec::None {
+            big_dim
+        } else {
+            cfg.dim
+        },
         seed: cfg.seed,
         proj_seed: cfg.proj_seed,
         data_seed: cfg.data_seed,
@@ -243,7 +256,10 @@ pub fn result_paths(out_dir: &Path, shard: (usize, usize)) -> (PathBuf, PathBuf)
     } else {
         format!("results.shard-{}-of-{}", shard.0, shard.1)
     };
-    (out_dir.join(format!("{stem}.csv")), out_dir.join(format!("{stem}.jsonl")))
+    (
+        out_dir.join(format!("{stem}.csv")),
+        out_dir.join(format!("{stem}.jsonl")),
+    )
 }
 
 /// Writes `summary.json` (or `summary.shard-…json`) and `accuracy.svg` for
@@ -348,7 +364,14 @@ pub fn run_sweep(
     let (mut trained, mut skipped) = (0, 0);
     console.sweep_start(mine.len());
     for cfg in mine {
-        let label = run_label(cfg, if cfg.proj == ProjSpec::None { big } else { cfg.dim });
+        let label = run_label(
+            cfg,
+            if cfg.proj == ProjSpec::None {
+                big
+            } else {
+                cfg.dim
+            },
+        );
         if done.contains(&key_of(cfg, big, &sc.dataset, train_n)) {
             skipped += 1;
             console.sweep_inc(&format!("skipped {label}"));

@@ -23,9 +23,9 @@
 //! from r (‖r‖ ≈ 20) to a random d-dimensional subspace of R^10, L ≈ 39·(10 −
 //! d)/10 on average, so performance is ≈ 0; for d ≥ 10 L is only rounding.
 
+use super::ProjSpec;
 use super::TrainError;
 use super::subspace::projection_for;
-use super::ProjSpec;
 use crate::projection::ProjectionKind;
 use crate::rng::{self, Stream};
 
@@ -45,7 +45,10 @@ pub fn toy_loss(theta: &[f32]) -> f64 {
     let per = TOY_BIG / TOY_GROUPS;
     (0..TOY_GROUPS)
         .map(|g| {
-            let s: f64 = theta[g * per..(g + 1) * per].iter().map(|&v| v as f64).sum();
+            let s: f64 = theta[g * per..(g + 1) * per]
+                .iter()
+                .map(|&v| v as f64)
+                .sum();
             (s - (g + 1) as f64).powi(2)
         })
         .sum()
@@ -162,7 +165,9 @@ pub fn toy_sweep(
                 }
             }
             match solve(a, r.clone(), n) {
-                Some(y) => (0..d).map(|j| (0..n).map(|g| m[g * d + j] * y[g]).sum()).collect(),
+                Some(y) => (0..d)
+                    .map(|j| (0..n).map(|g| m[g * d + j] * y[g]).sum())
+                    .collect(),
                 None => vec![0.0; d],
             }
         };
