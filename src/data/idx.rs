@@ -194,3 +194,39 @@ pub fn encode_images(rows: usize, cols: usize, pixels: &[u8]) -> Vec<u8> {
     out.extend_from_slice(pixels);
     out
 }
+
+/// Feed untrusted `bytes` to every parser of outside bytes in [`super`]
+/// (labels and images IDX, `SHA256SUMS` lists, cache sidecars) and check the
+/// invariants of whatever they accept. Used by the `idx` fuzz target and by
+/// the corpus replay test; a panic here is a bug. O(bytes).
+pub fn exercise_parsers(bytes: &[u8]) {
+    let path = Path::new("fuzz-input");
+    match parse_labels(bytes, path) {
+        Ok(labels) => {
+            assert_eq!(labels.len() + LABELS_HEADER, bytes.len());
+            assert!(labels.iter().all(|&l| (l as usize) < NUM_CLASSES));
+        }
+        Err(e) => assert!(e.to_string().contains("fuzz-input")),
+    }
+    match parse_images(bytes, path) {
+        Ok((h, pixels)) => {
+            assert_eq!(h.count * h.pixels() + IMAGES_HEADER, bytes.len());
+            assert_eq!(pixels.len(), h.count * h.pixels());
+            if h.pixels() > 0 {
+                // Touch the last pixel of every image.
+                let sum: u64 = pixels
+                    .chunks_exact(h.pixels())
+                    .map(|img| img[h.pixels() - 1] as u64)
+                    .sum();
+                std::hint::black_box(sum);
+            }
+        }
+        Err(e) => assert!(e.to_string().contains("fuzz-input")),
+    }
+    if let Ok(sums) = super::cache::parse_sums(bytes) {
+        assert!(sums.values().all(|h| h.len() == 64));
+    }
+    if let Some(s) = super::cache::Sidecar::parse(bytes) {
+        assert_eq!(super::cache::Sidecar::parse(s.encode().as_bytes()), Some(s));
+    }
+}

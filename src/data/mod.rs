@@ -345,6 +345,21 @@ impl Split {
         self.labels.is_empty()
     }
 
+    /// The index in the IDX file of split example `i` (differs from `i`
+    /// only in a split carved out by the validation variant). O(1).
+    ///
+    /// # Panics
+    /// If `i >= self.len()`.
+    pub fn source_index(&self, i: usize) -> usize {
+        match &self.rows {
+            Some(r) => r[i] as usize,
+            None => {
+                assert!(i < self.len(), "example index {i} out of range");
+                i
+            }
+        }
+    }
+
     /// Image `i` as stored (784 bytes, row-major, 0 = background), a
     /// zero-copy view of the mapping. The shuffled-pixels permutation is not
     /// applied here but while batching. O(1).
@@ -352,13 +367,7 @@ impl Split {
     /// # Panics
     /// If `i >= self.len()`.
     pub fn image(&self, i: usize) -> &[u8] {
-        let row = match &self.rows {
-            Some(r) => r[i] as usize,
-            None => {
-                assert!(i < self.len(), "image index {i} out of range");
-                i
-            }
-        };
+        let row = self.source_index(i);
         let start = idx::IMAGES_HEADER + row * IMAGE_LEN;
         &self.bytes[start..start + IMAGE_LEN]
     }
