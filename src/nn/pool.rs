@@ -27,7 +27,7 @@ pub fn maxpool_forward(
     arg: &mut [u8],
 ) {
     assert!(
-        h % 2 == 0 && w % 2 == 0,
+        h.is_multiple_of(2) && w.is_multiple_of(2),
         "maxpool_forward: odd plane {h}×{w}"
     );
     let (oh, ow) = (h / 2, w / 2);
@@ -65,7 +65,7 @@ pub fn maxpool_forward(
 /// If h or w is odd or a slice is shorter than its shape.
 pub fn maxpool_backward(planes: usize, h: usize, w: usize, dy: &[f32], arg: &[u8], dx: &mut [f32]) {
     assert!(
-        h % 2 == 0 && w % 2 == 0,
+        h.is_multiple_of(2) && w.is_multiple_of(2),
         "maxpool_backward: odd plane {h}×{w}"
     );
     let (oh, ow) = (h / 2, w / 2);
