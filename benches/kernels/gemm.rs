@@ -1,3 +1,118 @@
-use criterion::Criterion;
+//! SGEMM and SGEMV benchmarks: ours vs the `matrixmultiply` crate in the same
+//! run, one thread (our `sgemm_serial`, matrixmultiply without its threading
+//! feature) and all threads (our `sgemm`). Throughput is 2·m·n·k FLOP for
+//! GEMM (Criterion prints FLOP/s as elem/s) and the bytes of A for GEMV.
+//!
+//! Filter e.g. `cargo bench --bench kernels -- sgemm/128x784x200`.
 
-pub fn bench(_c: &mut Criterion) {}
+use std::hint::black_box;
+
+use criterion::{BenchmarkId, Criterion, Throughput};
+use intrinsic_dim::kernels::gemm::{Trans, sgemm, sgemm_serial, sgemv};
+use intrinsic_dim::rng::{self, Stream};
+
+fn randn(sub: u64, len: usize) -> Vec<f32> {
+    let mut r = rng::stream(42, Stream::Init, sub);
+    let mut v = vec![0.0; len];
+    rng::fill_normal(&mut r, 1.0, &mut v);
+    v
+}
+
+/// (M, K, N): the trainer's layer shapes, then two square ones.
+const SHAPES: [(usize, usize, usize); 8] = [
+    (128, 784, 200),
+    (128, 200, 200),
+    (128, 200, 10),
+    (784, 128, 200),
+    (200, 128, 200),
+    (128, 200, 784),
+    (512, 512, 512),
+    (1024, 1024, 1024),
+];
+
+pub fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("sgemm");
+    for &(m, k, n) in &SHAPES {
+        let a = randn(0, m * k);
+        let b = randn(1, k * n);
+        let mut out = vec![0.0f32; m * n];
+        let id = format!("{m}x{k}x{n}");
+        g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+        g.bench_function(BenchmarkId::new("ours_1t", &id), |bch| {
+            bch.iter(|| {
+                sgemm_serial(
+                    Trans::No,
+                    Trans::No,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    black_box(&a),
+                    k,
+                    &b,
+                    n,
+                    0.0,
+                    &mut out,
+                    n,
+                )
+            })
+        });
+        g.bench_function(BenchmarkId::new("matrixmultiply_1t", &id), |bch| {
+            bch.iter(|| unsafe {
+                matrixmultiply::sgemm(
+                    m,
+                    k,
+                    n,
+                    1.0,
+                    black_box(a.as_ptr()),
+                    k as isize,
+                    1,
+                    b.as_ptr(),
+                    n as isize,
+                    1,
+                    0.0,
+                    out.as_mut_ptr(),
+                    n as isize,
+                    1,
+                )
+            })
+        });
+        g.bench_function(BenchmarkId::new("ours_all", &id), |bch| {
+            bch.iter(|| {
+                sgemm(
+                    Trans::No,
+                    Trans::No,
+                    m,
+                    n,
+                    k,
+                    1.0,
+                    black_box(&a),
+                    k,
+                    &b,
+                    n,
+                    0.0,
+                    &mut out,
+                    n,
+                )
+            })
+        });
+    }
+    g.finish();
+
+    let mut g = c.benchmark_group("sgemv");
+    g.sample_size(10);
+    let (m, n) = (199_210usize, 750usize);
+    let a = randn(2, m * n);
+    let xn = randn(3, n);
+    let xm = randn(4, m);
+    let mut ym = vec![0.0f32; m];
+    let mut yn = vec![0.0f32; n];
+    g.throughput(Throughput::Bytes((m * n * 4) as u64));
+    g.bench_function("ours_n_199210x750", |bch| {
+        bch.iter(|| sgemv(Trans::No, m, n, 1.0, black_box(&a), n, &xn, 0.0, &mut ym))
+    });
+    g.bench_function("ours_t_199210x750", |bch| {
+        bch.iter(|| sgemv(Trans::Yes, m, n, 1.0, black_box(&a), n, &xm, 0.0, &mut yn))
+    });
+    g.finish();
+}

@@ -5,18 +5,184 @@
 //! - [`SignCsr`]: a ±1 pattern, each entry one u32 (column index in bits 0..31,
 //!   sign in bit 31: set means −1), 4 bytes per non-zero; used by the very
 //!   sparse random projection, which scales columns separately.
+//!
+//! # How the products run
+//!
+//! A product is memory-bound: every stored entry is read once, every entry
+//! gathers one element of `x`, every row pointer is read once and every
+//! element of `y` written once. The kernels therefore avoid anything that
+//! costs more than those bytes:
+//!
+//! - **Short rows** (average fewer than [`LONG_ROW`] entries per row — the
+//!   very sparse projection has 1–2): sixteen rows at a time, one row per
+//!   AVX-512 lane. The lanes read their row starts and lengths from the row
+//!   pointers, then step through their entries together, masked by length:
+//!   each step gathers sixteen entries and sixteen elements of `x`. No
+//!   branch depends on a row's length, so the random lengths of a very sparse
+//!   matrix cost no branch mispredictions.
+//! - **Long rows** (the transposed projection has ≈ √D entries per row): one
+//!   row at a time, sixteen consecutive entries per step (contiguous loads,
+//!   one gather of `x`), two accumulators, a masked tail.
+//! - Without AVX-512 (or with more than 2³¹ columns, which 32-bit gather
+//!   offsets cannot address) the same loops run in scalar code.
+//!
+//! Rows are independent, and each row's sum is formed in an order that
+//! depends only on the matrix (which path, fixed by the average row length,
+//! and the row's own entries), so the result is **bitwise identical whatever
+//! the thread count**. Above [`PAR_MIN_WORK`] (nnz + rows) the rows are split
+//! into fixed chunks (their size depends only on the matrix) and run under
+//! rayon.
+//!
+//! # Aᵀ·x
+//!
+//! [`Csr::mul_t_vec`] multiplies by an **explicit transposed copy** (CSR of
+//! Aᵀ, entries of each column in row order), built on first use and cached
+//! (or built at set-up by [`Csr::prepare_transpose`]). It doubles the memory
+//! (8 bytes per entry plus 8 per column) but makes Aᵀ·x exactly as fast as
+//! A·x, deterministic without any reduction, and parallel over columns. A
+//! scatter `y[col] += v·x[row]` would need a private y per thread and a
+//! reduction (memory O(threads·ncols), cost O(threads·ncols) per product,
+//! and random read-modify-writes); compressed sparse blocks would save the
+//! memory at the price of much more code. In training both directions run
+//! every step, so the copy is the right trade. [`SignCsr`] leaves the choice
+//! to its user: [`SignCsr::transpose`] builds the copy explicitly.
 
+use std::sync::OnceLock;
+
+use rayon::prelude::*;
 use thiserror::Error;
 
-/// Why a CSR matrix was rejected.
-#[derive(Debug, Error, PartialEq, Eq)]
+/// Why a CSR matrix was rejected. Every variant names the offending values.
+#[derive(Clone, Debug, Error, PartialEq, Eq)]
 pub enum CsrError {
-    /// Placeholder message for the constructor's validation errors.
-    #[error("invalid CSR matrix: {0}")]
-    Invalid(String),
+    /// `row_ptr` must hold one entry per row plus one.
+    #[error(
+        "row_ptr has {found} entries but a matrix with {nrows} rows needs nrows + 1 entries; pass one offset per row plus the final nnz"
+    )]
+    RowPtrLength {
+        /// Number of rows given.
+        nrows: usize,
+        /// Length of `row_ptr` given.
+        found: usize,
+    },
+    /// `row_ptr[0]` must be 0.
+    #[error("row_ptr[0] is {found} but must be 0 (the first row starts at entry 0)")]
+    RowPtrStart {
+        /// The value of `row_ptr[0]`.
+        found: usize,
+    },
+    /// `row_ptr` must be non-decreasing.
+    #[error(
+        "row_ptr decreases at index {index}: row_ptr[{index}] = {next} < row_ptr[{prev_index}] = {prev}; row pointers must be non-decreasing",
+        prev_index = index - 1
+    )]
+    RowPtrDecreasing {
+        /// The first index `i` with `row_ptr[i] < row_ptr[i − 1]`.
+        index: usize,
+        /// `row_ptr[i − 1]`.
+        prev: usize,
+        /// `row_ptr[i]`.
+        next: usize,
+    },
+    /// The last row pointer must equal the number of stored entries.
+    #[error(
+        "the last row pointer row_ptr[{nrows}] = {last} but there are {nnz} stored entries; it must equal the number of entries"
+    )]
+    RowPtrEnd {
+        /// Number of rows (index of the last row pointer).
+        nrows: usize,
+        /// `row_ptr[nrows]`.
+        last: usize,
+        /// Number of stored entries.
+        nnz: usize,
+    },
+    /// `col_idx` and `values` must have the same length.
+    #[error(
+        "col_idx has {col_idx} entries but values has {values}; each stored entry needs one column index and one value"
+    )]
+    LengthMismatch {
+        /// Length of `col_idx`.
+        col_idx: usize,
+        /// Length of `values`.
+        values: usize,
+    },
+    /// A column index is not below `ncols`.
+    #[error(
+        "column index {column} at entry position {position} is out of range: the matrix has {ncols} columns (valid indices 0..{ncols})"
+    )]
+    ColumnOutOfRange {
+        /// Position of the entry in `col_idx` / `entries`.
+        position: usize,
+        /// The column index found there (sign bit removed for [`SignCsr`]).
+        column: u64,
+        /// Number of columns.
+        ncols: usize,
+    },
+    /// More columns than the column-index field can address.
+    #[error(
+        "ncols = {ncols} is too large: this format addresses at most {max} columns; split the matrix"
+    )]
+    TooManyColumns {
+        /// Number of columns given.
+        ncols: usize,
+        /// The largest number of columns this format supports.
+        max: u64,
+    },
+    /// More rows than the transposed form (whose column indices are row indices) can address.
+    #[error(
+        "nrows = {nrows} is too large: the transposed form addresses at most {max} rows; split the matrix"
+    )]
+    TooManyRows {
+        /// Number of rows given.
+        nrows: usize,
+        /// The largest number of rows this format supports.
+        max: u64,
+    },
+}
+
+/// Average number of entries per row from which rows are processed one at a
+/// time (sixteen consecutive entries per step) instead of sixteen rows at a time.
+pub const LONG_ROW: usize = 12;
+
+/// Work (stored entries + rows) above which a product runs under rayon.
+pub const PAR_MIN_WORK: usize = 1 << 16;
+
+/// Target work (stored entries + rows) of one parallel chunk of rows.
+const CHUNK_WORK: usize = 1 << 14;
+
+/// Checks shared by both constructors: row pointer shape, monotonicity and end.
+fn check_row_ptr(nrows: usize, row_ptr: &[usize], nnz: usize) -> Result<(), CsrError> {
+    if nrows.checked_add(1) != Some(row_ptr.len()) {
+        return Err(CsrError::RowPtrLength {
+            nrows,
+            found: row_ptr.len(),
+        });
+    }
+    if row_ptr[0] != 0 {
+        return Err(CsrError::RowPtrStart { found: row_ptr[0] });
+    }
+    if let Some(i) = row_ptr.windows(2).position(|w| w[0] > w[1]) {
+        return Err(CsrError::RowPtrDecreasing {
+            index: i + 1,
+            prev: row_ptr[i],
+            next: row_ptr[i + 1],
+        });
+    }
+    if row_ptr[nrows] != nnz {
+        return Err(CsrError::RowPtrEnd {
+            nrows,
+            last: row_ptr[nrows],
+            nnz,
+        });
+    }
+    Ok(())
 }
 
 /// A general CSR matrix with f32 values.
+///
+/// Storage: 8 bytes per row pointer, 4 per column index, 4 per value; plus,
+/// once [`Csr::mul_t_vec`] or [`Csr::prepare_transpose`] has run, the same
+/// again for the cached transposed copy.
 #[derive(Clone, Debug)]
 pub struct Csr {
     nrows: usize,
@@ -24,12 +190,18 @@ pub struct Csr {
     row_ptr: Vec<usize>,
     col_idx: Vec<u32>,
     values: Vec<f32>,
+    transposed: OnceLock<Box<Csr>>,
 }
 
 impl Csr {
     /// Validate and build: `row_ptr` has `nrows + 1` non-decreasing entries
-    /// starting at 0 and ending at `col_idx.len() == values.len()`, and every
-    /// column index is below `ncols`. O(nnz + nrows).
+    /// starting at 0 and ending at `col_idx.len() == values.len()`, every
+    /// column index is below `ncols`, `ncols ≤ 2³²` and `nrows ≤ 2³²` (the
+    /// transposed copy stores row indices as u32). Duplicate entries are
+    /// allowed (they add up). O(nnz + nrows).
+    ///
+    /// # Errors
+    /// The first problem found, as the matching [`CsrError`] variant.
     pub fn new(
         nrows: usize,
         ncols: usize,
@@ -37,14 +209,26 @@ impl Csr {
         col_idx: Vec<u32>,
         values: Vec<f32>,
     ) -> Result<Csr, CsrError> {
-        if row_ptr.len() != nrows + 1
-            || row_ptr[0] != 0
-            || row_ptr[nrows] != col_idx.len()
-            || col_idx.len() != values.len()
-            || row_ptr.windows(2).any(|w| w[0] > w[1])
-            || col_idx.iter().any(|&c| c as usize >= ncols)
-        {
-            return Err(CsrError::Invalid("malformed".into()));
+        const MAX: u64 = 1 << 32;
+        if ncols as u64 > MAX {
+            return Err(CsrError::TooManyColumns { ncols, max: MAX });
+        }
+        if nrows as u64 > MAX {
+            return Err(CsrError::TooManyRows { nrows, max: MAX });
+        }
+        if col_idx.len() != values.len() {
+            return Err(CsrError::LengthMismatch {
+                col_idx: col_idx.len(),
+                values: values.len(),
+            });
+        }
+        check_row_ptr(nrows, &row_ptr, col_idx.len())?;
+        if let Some(k) = col_idx.iter().position(|&c| c as usize >= ncols) {
+            return Err(CsrError::ColumnOutOfRange {
+                position: k,
+                column: col_idx[k] as u64,
+                ncols,
+            });
         }
         Ok(Csr {
             nrows,
@@ -52,6 +236,7 @@ impl Csr {
             row_ptr,
             col_idx,
             values,
+            transposed: OnceLock::new(),
         })
     }
 
@@ -70,13 +255,43 @@ impl Csr {
         self.values.len()
     }
 
-    /// y ← A·x. O(nnz + nrows).
+    /// The row pointers (`nrows + 1` offsets into the entries). O(1).
+    pub fn row_ptr(&self) -> &[usize] {
+        &self.row_ptr
+    }
+
+    /// The column index of every stored entry, row by row. O(1).
+    pub fn col_idx(&self) -> &[u32] {
+        &self.col_idx
+    }
+
+    /// The value of every stored entry, row by row. O(1).
+    pub fn values(&self) -> &[f32] {
+        &self.values
+    }
+
+    /// Bytes held by the row pointers, column indices and values, plus the
+    /// cached transposed copy if it has been built. O(1).
+    pub fn bytes(&self) -> usize {
+        let own = self.row_ptr.len() * std::mem::size_of::<usize>() + self.values.len() * 8;
+        own + self.transposed.get().map_or(0, |t| t.bytes())
+    }
+
+    fn entries(&self) -> CsrEntries<'_> {
+        CsrEntries {
+            col: &self.col_idx,
+            val: &self.values,
+        }
+    }
+
+    /// y ← A·x, i.e. y_r = Σ_k A_{r,k}·x_k. O(nnz + nrows).
     ///
     /// # Panics
     /// If `x.len() != ncols` or `y.len() != nrows`.
     pub fn mul_vec(&self, x: &[f32], y: &mut [f32]) {
-        y.fill(0.0);
-        self.mul_vec_add(x, y);
+        assert_eq!(x.len(), self.ncols, "Csr::mul_vec: x.len() != ncols");
+        assert_eq!(y.len(), self.nrows, "Csr::mul_vec: y.len() != nrows");
+        product::<_, false>(&self.row_ptr, self.entries(), self.ncols, x, y);
     }
 
     /// y ← y + A·x. O(nnz + nrows).
@@ -84,6 +299,72 @@ impl Csr {
     /// # Panics
     /// If `x.len() != ncols` or `y.len() != nrows`.
     pub fn mul_vec_add(&self, x: &[f32], y: &mut [f32]) {
+        assert_eq!(x.len(), self.ncols, "Csr::mul_vec_add: x.len() != ncols");
+        assert_eq!(y.len(), self.nrows, "Csr::mul_vec_add: y.len() != nrows");
+        product::<_, true>(&self.row_ptr, self.entries(), self.ncols, x, y);
+    }
+
+    /// The cached transposed copy Aᵀ (an `ncols × nrows` CSR, entries of each
+    /// row in increasing column order), built now if not yet built.
+    /// O(nnz + nrows + ncols) the first time, O(1) afterwards.
+    pub fn transposed(&self) -> &Csr {
+        self.transposed
+            .get_or_init(|| Box::new(self.build_transpose()))
+    }
+
+    /// Build the cached transposed copy now, so that the first
+    /// [`Csr::mul_t_vec`] does not allocate. O(nnz + nrows + ncols).
+    pub fn prepare_transpose(&self) {
+        let _ = self.transposed();
+    }
+
+    fn build_transpose(&self) -> Csr {
+        let mut row_ptr = vec![0usize; self.ncols + 1];
+        for &c in &self.col_idx {
+            row_ptr[c as usize + 1] += 1;
+        }
+        for c in 0..self.ncols {
+            row_ptr[c + 1] += row_ptr[c];
+        }
+        let mut next = row_ptr[..self.ncols].to_vec();
+        let mut col_idx = vec![0u32; self.nnz()];
+        let mut values = vec![0f32; self.nnz()];
+        for r in 0..self.nrows {
+            for k in self.row_ptr[r]..self.row_ptr[r + 1] {
+                let c = self.col_idx[k] as usize;
+                col_idx[next[c]] = r as u32;
+                values[next[c]] = self.values[k];
+                next[c] += 1;
+            }
+        }
+        Csr {
+            nrows: self.ncols,
+            ncols: self.nrows,
+            row_ptr,
+            col_idx,
+            values,
+            transposed: OnceLock::new(),
+        }
+    }
+
+    /// y ← Aᵀ·x, i.e. y_c = Σ_r A_{r,c}·x_r, as A·x on the cached transposed
+    /// copy (see the module docs for why). O(nnz + nrows + ncols); the first
+    /// call also builds the copy (allocates 8·nnz + 8·(ncols + 1) bytes).
+    ///
+    /// # Panics
+    /// If `x.len() != nrows` or `y.len() != ncols`.
+    pub fn mul_t_vec(&self, x: &[f32], y: &mut [f32]) {
+        assert_eq!(x.len(), self.nrows, "Csr::mul_t_vec: x.len() != nrows");
+        assert_eq!(y.len(), self.ncols, "Csr::mul_t_vec: y.len() != ncols");
+        self.transposed().mul_vec(x, y);
+    }
+
+    /// Plain scalar reference for y ← y + A·x (entries of a row summed in
+    /// storage order). O(nnz + nrows).
+    ///
+    /// # Panics
+    /// If `x.len() != ncols` or `y.len() != nrows`.
+    pub fn mul_vec_add_reference(&self, x: &[f32], y: &mut [f32]) {
         assert_eq!(x.len(), self.ncols);
         assert_eq!(y.len(), self.nrows);
         for (r, yr) in y.iter_mut().enumerate() {
@@ -93,11 +374,21 @@ impl Csr {
         }
     }
 
-    /// y ← Aᵀ·x. O(nnz + nrows + ncols).
+    /// Plain scalar reference for y ← A·x. O(nnz + nrows).
+    ///
+    /// # Panics
+    /// If `x.len() != ncols` or `y.len() != nrows`.
+    pub fn mul_vec_reference(&self, x: &[f32], y: &mut [f32]) {
+        y.fill(0.0);
+        self.mul_vec_add_reference(x, y);
+    }
+
+    /// Plain scalar reference for y ← Aᵀ·x: a scatter over the rows of A, no
+    /// transposed copy. O(nnz + nrows + ncols).
     ///
     /// # Panics
     /// If `x.len() != nrows` or `y.len() != ncols`.
-    pub fn mul_t_vec(&self, x: &[f32], y: &mut [f32]) {
+    pub fn mul_t_vec_reference(&self, x: &[f32], y: &mut [f32]) {
         assert_eq!(x.len(), self.nrows);
         assert_eq!(y.len(), self.ncols);
         y.fill(0.0);
@@ -133,22 +424,37 @@ pub struct SignCsr {
 pub const SIGN_BIT: u32 = 1 << 31;
 
 impl SignCsr {
-    /// Validate and build from row pointers and packed entries; `ncols` must be
-    /// below 2³¹. O(nnz + nrows).
+    /// Validate and build from row pointers and packed entries (entry =
+    /// column | [`SIGN_BIT`] if the value is −1): `ncols ≤ 2³¹`, `nrows ≤ 2³¹`
+    /// (so that [`SignCsr::transpose`] can pack row indices), `row_ptr` has
+    /// `nrows + 1` non-decreasing entries from 0 to `entries.len()`, every
+    /// column below `ncols`. O(nnz + nrows).
+    ///
+    /// # Errors
+    /// The first problem found, as the matching [`CsrError`] variant.
     pub fn new(
         nrows: usize,
         ncols: usize,
         row_ptr: Vec<usize>,
         entries: Vec<u32>,
     ) -> Result<SignCsr, CsrError> {
-        if ncols > SIGN_BIT as usize
-            || row_ptr.len() != nrows + 1
-            || row_ptr[0] != 0
-            || row_ptr[nrows] != entries.len()
-            || row_ptr.windows(2).any(|w| w[0] > w[1])
-            || entries.iter().any(|&e| (e & !SIGN_BIT) as usize >= ncols)
+        const MAX: u64 = SIGN_BIT as u64;
+        if ncols as u64 > MAX {
+            return Err(CsrError::TooManyColumns { ncols, max: MAX });
+        }
+        if nrows as u64 > MAX {
+            return Err(CsrError::TooManyRows { nrows, max: MAX });
+        }
+        check_row_ptr(nrows, &row_ptr, entries.len())?;
+        if let Some(k) = entries
+            .iter()
+            .position(|&e| (e & !SIGN_BIT) as usize >= ncols)
         {
-            return Err(CsrError::Invalid("malformed".into()));
+            return Err(CsrError::ColumnOutOfRange {
+                position: k,
+                column: (entries[k] & !SIGN_BIT) as u64,
+                ncols,
+            });
         }
         Ok(SignCsr {
             nrows,
@@ -173,16 +479,54 @@ impl SignCsr {
         self.entries.len()
     }
 
+    /// The row pointers (`nrows + 1` offsets into the entries). O(1).
+    pub fn row_ptr(&self) -> &[usize] {
+        &self.row_ptr
+    }
+
+    /// The packed entries, row by row. O(1).
+    pub fn entries(&self) -> &[u32] {
+        &self.entries
+    }
+
     /// Bytes held by the row pointers and entries. O(1).
     pub fn bytes(&self) -> usize {
         self.row_ptr.len() * std::mem::size_of::<usize>() + self.entries.len() * 4
     }
 
-    /// y ← y + A·x. O(nnz + nrows).
+    /// y ← y + A·x, i.e. y_r += Σ_k ±x_k over the row's entries. O(nnz + nrows).
     ///
     /// # Panics
     /// If `x.len() != ncols` or `y.len() != nrows`.
     pub fn mul_vec_add(&self, x: &[f32], y: &mut [f32]) {
+        assert_eq!(
+            x.len(),
+            self.ncols,
+            "SignCsr::mul_vec_add: x.len() != ncols"
+        );
+        assert_eq!(
+            y.len(),
+            self.nrows,
+            "SignCsr::mul_vec_add: y.len() != nrows"
+        );
+        product::<_, true>(&self.row_ptr, SignEntries(&self.entries), self.ncols, x, y);
+    }
+
+    /// y ← A·x. O(nnz + nrows).
+    ///
+    /// # Panics
+    /// If `x.len() != ncols` or `y.len() != nrows`.
+    pub fn mul_vec(&self, x: &[f32], y: &mut [f32]) {
+        assert_eq!(x.len(), self.ncols, "SignCsr::mul_vec: x.len() != ncols");
+        assert_eq!(y.len(), self.nrows, "SignCsr::mul_vec: y.len() != nrows");
+        product::<_, false>(&self.row_ptr, SignEntries(&self.entries), self.ncols, x, y);
+    }
+
+    /// Plain scalar reference for y ← y + A·x (storage order). O(nnz + nrows).
+    ///
+    /// # Panics
+    /// If `x.len() != ncols` or `y.len() != nrows`.
+    pub fn mul_vec_add_reference(&self, x: &[f32], y: &mut [f32]) {
         assert_eq!(x.len(), self.ncols);
         assert_eq!(y.len(), self.nrows);
         for (r, yr) in y.iter_mut().enumerate() {
@@ -193,16 +537,31 @@ impl SignCsr {
         }
     }
 
-    /// y ← A·x. O(nnz + nrows).
+    /// Plain scalar reference for y ← A·x. O(nnz + nrows).
     ///
     /// # Panics
     /// If `x.len() != ncols` or `y.len() != nrows`.
-    pub fn mul_vec(&self, x: &[f32], y: &mut [f32]) {
+    pub fn mul_vec_reference(&self, x: &[f32], y: &mut [f32]) {
         y.fill(0.0);
-        self.mul_vec_add(x, y);
+        self.mul_vec_add_reference(x, y);
     }
 
-    /// The transposed pattern (an explicit copy, same signs). O(nnz + nrows + ncols).
+    /// The matrix as a dense row-major `nrows × ncols` array of −1, 0, +1
+    /// (duplicates add up; tests, small sizes). O(nrows·ncols).
+    pub fn to_dense(&self) -> Vec<f32> {
+        let mut d = vec![0.0; self.nrows * self.ncols];
+        for r in 0..self.nrows {
+            for &e in &self.entries[self.row_ptr[r]..self.row_ptr[r + 1]] {
+                let v = if e & SIGN_BIT != 0 { -1.0 } else { 1.0 };
+                d[r * self.ncols + (e & !SIGN_BIT) as usize] += v;
+            }
+        }
+        d
+    }
+
+    /// The transposed pattern (an explicit copy, same signs, entries of each
+    /// row in increasing column order). O(nnz + nrows + ncols) time,
+    /// [`SignCsr::bytes`]-like memory.
     pub fn transpose(&self) -> SignCsr {
         let mut counts = vec![0usize; self.ncols + 1];
         for &e in &self.entries {
@@ -211,8 +570,8 @@ impl SignCsr {
         for c in 0..self.ncols {
             counts[c + 1] += counts[c];
         }
-        let row_ptr = counts.clone();
-        let mut next = counts;
+        let mut next = counts[..self.ncols].to_vec();
+        let row_ptr = counts;
         let mut entries = vec![0u32; self.entries.len()];
         for r in 0..self.nrows {
             for &e in &self.entries[self.row_ptr[r]..self.row_ptr[r + 1]] {
@@ -226,6 +585,377 @@ impl SignCsr {
             ncols: self.nrows,
             row_ptr,
             entries,
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The product engine, shared by both storage forms.
+
+/// How to read the stored entries of one storage form. Every method is
+/// `unsafe`: the caller guarantees that the entry positions are in bounds and
+/// (by the constructors' validation) that column indices are below `x.len()`.
+trait Entries: Copy + Send + Sync {
+    /// The term A_{r,k}·x_{col(k)} of entry `k`.
+    unsafe fn term(self, k: usize, x: *const f32) -> f32;
+
+    /// The terms of the sixteen consecutive entries `k..k + 16`.
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    unsafe fn term16(self, k: usize, x: *const f32) -> simd::__m512;
+
+    /// The terms of the entries `k + i` for the lanes `i` set in `mask` (0 elsewhere).
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    unsafe fn term16_masked(self, k: usize, mask: u16, x: *const f32) -> simd::__m512;
+
+    /// The terms of the entries `base + idx[i]` for the lanes `i` set in `mask` (0 elsewhere).
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    unsafe fn term16_gather(
+        self,
+        base: usize,
+        idx: simd::__m512i,
+        mask: u16,
+        x: *const f32,
+    ) -> simd::__m512;
+}
+
+#[derive(Clone, Copy)]
+struct CsrEntries<'a> {
+    col: &'a [u32],
+    val: &'a [f32],
+}
+
+#[derive(Clone, Copy)]
+struct SignEntries<'a>(&'a [u32]);
+
+impl Entries for CsrEntries<'_> {
+    #[inline(always)]
+    unsafe fn term(self, k: usize, x: *const f32) -> f32 {
+        unsafe { *self.val.get_unchecked(k) * *x.add(*self.col.get_unchecked(k) as usize) }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline(always)]
+    unsafe fn term16(self, k: usize, x: *const f32) -> simd::__m512 {
+        use simd::*;
+        unsafe {
+            let c = _mm512_loadu_si512(self.col.as_ptr().add(k).cast());
+            let v = _mm512_loadu_ps(self.val.as_ptr().add(k));
+            _mm512_mul_ps(v, _mm512_i32gather_ps::<4>(c, x))
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline(always)]
+    unsafe fn term16_masked(self, k: usize, mask: u16, x: *const f32) -> simd::__m512 {
+        use simd::*;
+        unsafe {
+            let c = _mm512_maskz_loadu_epi32(mask, self.col.as_ptr().add(k).cast());
+            let v = _mm512_maskz_loadu_ps(mask, self.val.as_ptr().add(k));
+            let g = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, c, x);
+            _mm512_mul_ps(v, g)
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline(always)]
+    unsafe fn term16_gather(
+        self,
+        base: usize,
+        idx: simd::__m512i,
+        mask: u16,
+        x: *const f32,
+    ) -> simd::__m512 {
+        use simd::*;
+        unsafe {
+            let zero = _mm512_setzero_si512();
+            let c = _mm512_mask_i32gather_epi32::<4>(
+                zero,
+                mask,
+                idx,
+                self.col.as_ptr().add(base).cast(),
+            );
+            let v = _mm512_mask_i32gather_ps::<4>(
+                _mm512_setzero_ps(),
+                mask,
+                idx,
+                self.val.as_ptr().add(base),
+            );
+            let g = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, c, x);
+            _mm512_mul_ps(v, g)
+        }
+    }
+}
+
+impl Entries for SignEntries<'_> {
+    #[inline(always)]
+    unsafe fn term(self, k: usize, x: *const f32) -> f32 {
+        unsafe {
+            let e = *self.0.get_unchecked(k);
+            let v = *x.add((e & !SIGN_BIT) as usize);
+            f32::from_bits(v.to_bits() ^ (e & SIGN_BIT))
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline(always)]
+    unsafe fn term16(self, k: usize, x: *const f32) -> simd::__m512 {
+        use simd::*;
+        unsafe {
+            let e = _mm512_loadu_si512(self.0.as_ptr().add(k).cast());
+            sign_apply(e, x, 0xffff)
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline(always)]
+    unsafe fn term16_masked(self, k: usize, mask: u16, x: *const f32) -> simd::__m512 {
+        use simd::*;
+        unsafe {
+            let e = _mm512_maskz_loadu_epi32(mask, self.0.as_ptr().add(k).cast());
+            sign_apply(e, x, mask)
+        }
+    }
+
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline(always)]
+    unsafe fn term16_gather(
+        self,
+        base: usize,
+        idx: simd::__m512i,
+        mask: u16,
+        x: *const f32,
+    ) -> simd::__m512 {
+        use simd::*;
+        unsafe {
+            let e = _mm512_mask_i32gather_epi32::<4>(
+                _mm512_setzero_si512(),
+                mask,
+                idx,
+                self.0.as_ptr().add(base).cast(),
+            );
+            sign_apply(e, x, mask)
+        }
+    }
+}
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+mod simd {
+    pub use std::arch::x86_64::*;
+
+    /// ±x[col] for packed sign entries `e` on the lanes of `mask` (0 elsewhere).
+    #[inline(always)]
+    pub unsafe fn sign_apply(e: __m512i, x: *const f32, mask: u16) -> __m512 {
+        unsafe {
+            let col = _mm512_and_si512(e, _mm512_set1_epi32(0x7fff_ffff));
+            let sign = _mm512_and_si512(e, _mm512_set1_epi32(i32::MIN));
+            let g = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, col, x);
+            _mm512_castsi512_ps(_mm512_xor_si512(_mm512_castps_si512(g), sign))
+        }
+    }
+}
+
+/// y ← A·x (ADD = false) or y ← y + A·x (ADD = true) for a validated matrix
+/// given by its row pointers and entries; `x.len() == ncols`,
+/// `y.len() == row_ptr.len() − 1` (checked by the callers).
+fn product<E: Entries, const ADD: bool>(
+    row_ptr: &[usize],
+    ent: E,
+    ncols: usize,
+    x: &[f32],
+    y: &mut [f32],
+) {
+    let nrows = y.len();
+    if nrows == 0 {
+        return;
+    }
+    let nnz = row_ptr[nrows];
+    let long = nnz >= LONG_ROW * nrows;
+    // 32-bit gather offsets address x only below 2^31 columns.
+    let simd = ncols <= i32::MAX as usize;
+    let run = |r0: usize, yc: &mut [f32]| {
+        // SAFETY: the matrix was validated (row pointers monotone from 0 to
+        // nnz, columns below ncols == x.len()), and r0 + yc.len() <= nrows.
+        unsafe { rows::<E, ADD>(row_ptr, ent, x, r0, yc, long, simd) }
+    };
+    if nnz + nrows < PAR_MIN_WORK {
+        run(0, y);
+        return;
+    }
+    // Fixed chunks: the size depends only on the matrix, never on the thread count.
+    let per_row = (nnz + nrows).div_ceil(nrows);
+    let chunk = (CHUNK_WORK / per_row).max(1).next_multiple_of(16);
+    y.par_chunks_mut(chunk)
+        .enumerate()
+        .for_each(|(i, yc)| run(i * chunk, yc));
+}
+
+/// The rows `r0 .. r0 + y.len()` of the product.
+///
+/// # Safety
+/// `row_ptr` monotone with `row_ptr[nrows]` = number of entries of `ent`,
+/// `r0 + y.len() + 1 <= row_ptr.len()`, every column index `< x.len()`.
+#[inline(always)]
+unsafe fn rows<E: Entries, const ADD: bool>(
+    row_ptr: &[usize],
+    ent: E,
+    x: &[f32],
+    r0: usize,
+    y: &mut [f32],
+    long: bool,
+    simd: bool,
+) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if simd {
+        unsafe {
+            if long {
+                rows_long_avx512::<E, ADD>(row_ptr, ent, x, r0, y);
+            } else {
+                rows_short_avx512::<E, ADD>(row_ptr, ent, x, r0, y);
+            }
+        }
+        return;
+    }
+    let _ = (long, simd);
+    unsafe { rows_scalar::<E, ADD>(row_ptr, ent, x, r0, y) }
+}
+
+/// Scalar rows: each row's terms summed in storage order, from 0.
+///
+/// # Safety
+/// As [`rows`].
+#[inline(always)]
+unsafe fn rows_scalar<E: Entries, const ADD: bool>(
+    row_ptr: &[usize],
+    ent: E,
+    x: &[f32],
+    r0: usize,
+    y: &mut [f32],
+) {
+    let xp = x.as_ptr();
+    unsafe {
+        let mut s = *row_ptr.get_unchecked(r0);
+        for (i, yr) in y.iter_mut().enumerate() {
+            let e = *row_ptr.get_unchecked(r0 + i + 1);
+            let mut acc = 0.0f32;
+            for k in s..e {
+                acc += ent.term(k, xp);
+            }
+            s = e;
+            if ADD {
+                *yr += acc;
+            } else {
+                *yr = acc;
+            }
+        }
+    }
+}
+
+/// Long rows, one at a time: sixteen consecutive entries per step into two
+/// alternating accumulators, a masked tail, then a horizontal sum.
+///
+/// # Safety
+/// As [`rows`]; `x.len() <= 2^31`.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[inline(always)]
+unsafe fn rows_long_avx512<E: Entries, const ADD: bool>(
+    row_ptr: &[usize],
+    ent: E,
+    x: &[f32],
+    r0: usize,
+    y: &mut [f32],
+) {
+    use simd::*;
+    let xp = x.as_ptr();
+    unsafe {
+        for (i, yr) in y.iter_mut().enumerate() {
+            let mut k = *row_ptr.get_unchecked(r0 + i);
+            let e = *row_ptr.get_unchecked(r0 + i + 1);
+            let mut a0 = _mm512_setzero_ps();
+            let mut a1 = _mm512_setzero_ps();
+            while k + 32 <= e {
+                a0 = _mm512_add_ps(a0, ent.term16(k, xp));
+                a1 = _mm512_add_ps(a1, ent.term16(k + 16, xp));
+                k += 32;
+            }
+            if k + 16 <= e {
+                a0 = _mm512_add_ps(a0, ent.term16(k, xp));
+                k += 16;
+            }
+            if k < e {
+                let mask = ((1u32 << (e - k)) - 1) as u16;
+                a1 = _mm512_add_ps(a1, ent.term16_masked(k, mask, xp));
+            }
+            let acc = _mm512_reduce_add_ps(_mm512_add_ps(a0, a1));
+            if ADD {
+                *yr += acc;
+            } else {
+                *yr = acc;
+            }
+        }
+    }
+}
+
+/// Short rows, sixteen at a time (one per lane), stepping through their
+/// entries together under a length mask; leftover rows run in scalar code.
+/// Each lane sums its row's terms in storage order from 0, exactly like
+/// [`rows_scalar`].
+///
+/// # Safety
+/// As [`rows`]; `x.len() <= 2^31`.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[inline(always)]
+unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
+    row_ptr: &[usize],
+    ent: E,
+    x: &[f32],
+    r0: usize,
+    y: &mut [f32],
+) {
+    use simd::*;
+    let xp = x.as_ptr();
+    let n = y.len();
+    let mut i = 0;
+    unsafe {
+        while i + 16 <= n {
+            let rp = row_ptr.as_ptr().add(r0 + i);
+            let base = *rp;
+            // The block's entries must be addressable by 32-bit offsets.
+            if *rp.add(16) - base > i32::MAX as usize {
+                rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + 16]);
+                i += 16;
+                continue;
+            }
+            let b = _mm512_set1_epi64(base as i64);
+            let s_lo = _mm512_sub_epi64(_mm512_loadu_si512(rp.cast()), b);
+            let s_hi = _mm512_sub_epi64(_mm512_loadu_si512(rp.add(8).cast()), b);
+            let e_lo = _mm512_sub_epi64(_mm512_loadu_si512(rp.add(1).cast()), b);
+            let e_hi = _mm512_sub_epi64(_mm512_loadu_si512(rp.add(9).cast()), b);
+            let start = _mm512_inserti64x4::<1>(
+                _mm512_castsi256_si512(_mm512_cvtepi64_epi32(s_lo)),
+                _mm512_cvtepi64_epi32(s_hi),
+            );
+            let end = _mm512_inserti64x4::<1>(
+                _mm512_castsi256_si512(_mm512_cvtepi64_epi32(e_lo)),
+                _mm512_cvtepi64_epi32(e_hi),
+            );
+            let mut idx = start;
+            let one = _mm512_set1_epi32(1);
+            let mut acc = _mm512_setzero_ps();
+            let mut mask = _mm512_cmplt_epi32_mask(idx, end);
+            while mask != 0 {
+                acc = _mm512_add_ps(acc, ent.term16_gather(base, idx, mask, xp));
+                idx = _mm512_add_epi32(idx, one);
+                mask = _mm512_cmplt_epi32_mask(idx, end);
+            }
+            let yp = y.as_mut_ptr().add(i);
+            if ADD {
+                acc = _mm512_add_ps(_mm512_loadu_ps(yp), acc);
+            }
+            _mm512_storeu_ps(yp, acc);
+            i += 16;
+        }
+        if i < n {
+            rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..]);
         }
     }
 }

@@ -1,1 +1,690 @@
 //! Networks with hand-written forward and backward passes on one flat θ_D.
+//!
+//! In the spirit of llm.c: no autograd. Each layer is a `*_forward` /
+//! `*_backward` pair side by side in its own file ([`dense`], [`conv`],
+//! [`pool`], [`activation`], [`loss`]); a model ([`mlp`], [`lenet`]) is a
+//! list of [`LayerSpec`]s, and [`Network`] runs any such list. Adding an
+//! architecture is one new file returning its layer list (plus an [`Arch`]
+//! variant naming it).
+//!
+//! **Parameters** live in one flat `&[f32]` θ_D and gradients in one flat
+//! `&mut [f32]` of the same layout: every parameterised layer owns its weight
+//! tensor followed by its bias, in layer order, with no gaps
+//! ([`Network::layout`]). Only weights carry L2 decay.
+//!
+//! **Loss** over a batch of B examples with labels y_e:
+//!
+//! ```text
+//! L(θ) = (1/B) Σ_e CE(f(x_e; θ), y_e) + (l2/2) Σ_{θ_i in a weight} θ_i²
+//! ∇L   = (1/B) Σ_e ∇CE_e + l2 · θ  (weights only)
+//! ```
+//!
+//! **Determinism.** A batch is split into chunks of a fixed size per
+//! architecture ([`Network::chunk_size`]), which never depends on the number
+//! of threads. Chunks run in parallel under rayon, each on its own workspace
+//! (activations, im2col buffers, a full-length gradient) allocated once in
+//! [`Network::new`]; inside a chunk every product is a single-threaded SGEMM.
+//! Chunk gradients are then summed element by element in chunk order, so
+//! the gradient is bitwise identical whatever the thread count. No step
+//! allocates.
+
+pub mod activation;
+pub mod conv;
+pub mod dense;
+pub mod lenet;
+pub mod loss;
+pub mod mlp;
+pub mod pool;
+
+use rayon::prelude::*;
+
+use crate::kernels::gemm::Trans;
+use crate::rng;
+use conv::ConvShape;
+
+/// Side of the (square, single-channel) input image: 28 for MNIST.
+pub const INPUT_SIDE: usize = 28;
+/// Input values per example: 28·28 = 784.
+pub const INPUT_LEN: usize = INPUT_SIDE * INPUT_SIDE;
+/// Number of classes: 10.
+pub const NUM_CLASSES: usize = 10;
+
+/// The single-threaded SGEMM every layer uses inside a chunk (the chunks
+/// themselves already run in parallel).
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn gemm(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    crate::kernels::gemm::sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/// Errors from building a network.
+#[derive(Debug, thiserror::Error)]
+pub enum NnError {
+    /// An architecture string that [`Arch::parse`] does not understand.
+    #[error(
+        "unknown architecture {spec:?}: {reason}; use \"fc\", \"lenet\", \"mlp:WIDTHxDEPTH\" (e.g. mlp:200x2) or \"mlp:W1,W2,...\" (e.g. mlp:50,50)"
+    )]
+    BadArch {
+        /// The string given.
+        spec: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A hidden layer of width 0.
+    #[error("hidden layer {index} of the MLP has width 0; every hidden width must be at least 1")]
+    ZeroWidth {
+        /// Which hidden layer (0-based).
+        index: usize,
+    },
+    /// `max_batch` of 0.
+    #[error("max_batch is 0; give the largest batch size the network will see (at least 1)")]
+    ZeroBatch,
+}
+
+/// One named tensor in the flat parameter vector θ_D.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ParamTensor {
+    /// `layer.weight` or `layer.bias`.
+    pub name: String,
+    /// Shape, row-major: dense `[out, in]`, conv `[K, C, k, k]`, bias `[out]`.
+    pub shape: Vec<usize>,
+    /// First index in θ_D.
+    pub offset: usize,
+    /// Number of values (product of `shape`).
+    pub len: usize,
+    /// Whether L2 decay applies (weights yes, biases no).
+    pub decay: bool,
+}
+
+impl ParamTensor {
+    /// fan_in of a weight: the product of its shape after the first axis
+    /// (in for dense, C·k² for conv). O(rank).
+    pub fn fan_in(&self) -> usize {
+        self.shape[1..].iter().product()
+    }
+}
+
+/// A network architecture.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arch {
+    /// 784 → hidden… → 10 with ReLU after each hidden layer.
+    Mlp {
+        /// Hidden widths, input side first; may be empty (a linear model).
+        hidden: Vec<usize>,
+    },
+    /// LeNet-5 (see [`lenet`]).
+    LeNet,
+}
+
+impl Arch {
+    /// The paper's fc network: 784-200-200-10, D = 199,210.
+    pub fn fc() -> Arch {
+        Arch::Mlp {
+            hidden: vec![200, 200],
+        }
+    }
+
+    /// The paper's LeNet, D = 44,426.
+    pub fn lenet() -> Arch {
+        Arch::LeNet
+    }
+
+    /// Parse `fc`, `lenet`, `mlp:WIDTHxDEPTH` (DEPTH hidden layers of WIDTH,
+    /// e.g. `mlp:200x2` = fc; `mlp:100x0` is a linear model) or
+    /// `mlp:W1,W2,…` (e.g. `mlp:50,50`). Case-insensitive. O(len).
+    pub fn parse(s: &str) -> Result<Arch, NnError> {
+        let t = s.trim().to_ascii_lowercase();
+        let bad = |reason: &str| NnError::BadArch {
+            spec: s.to_string(),
+            reason: reason.to_string(),
+        };
+        let num = |w: &str| -> Result<usize, NnError> {
+            w.trim()
+                .parse::<usize>()
+                .map_err(|_| bad(&format!("{w:?} is not a whole number")))
+        };
+        match t.as_str() {
+            "fc" => return Ok(Arch::fc()),
+            "lenet" => return Ok(Arch::lenet()),
+            _ => {}
+        }
+        let Some(rest) = t.strip_prefix("mlp:") else {
+            return Err(bad("not a known model name"));
+        };
+        let hidden = if let Some((w, d)) = rest.split_once('x') {
+            vec![num(w)?; num(d)?]
+        } else {
+            rest.split(',').map(num).collect::<Result<Vec<_>, _>>()?
+        };
+        if let Some(index) = hidden.iter().position(|&w| w == 0) {
+            return Err(NnError::ZeroWidth { index });
+        }
+        Ok(Arch::Mlp { hidden })
+    }
+
+    /// A name that [`Arch::parse`] maps back to `self`: `fc`, `lenet`,
+    /// `mlp:WxL` for equal widths, otherwise `mlp:W1,W2,…`. O(depth).
+    pub fn name(&self) -> String {
+        match self {
+            Arch::LeNet => "lenet".into(),
+            Arch::Mlp { hidden } if *hidden == [200, 200] => "fc".into(),
+            Arch::Mlp { hidden } if hidden.len() >= 2 && hidden.iter().all(|&w| w == hidden[0]) => {
+                format!("mlp:{}x{}", hidden[0], hidden.len())
+            }
+            Arch::Mlp { hidden } if hidden.is_empty() => "mlp:1x0".into(),
+            Arch::Mlp { hidden } => {
+                let w: Vec<String> = hidden.iter().map(|w| w.to_string()).collect();
+                format!("mlp:{}", w.join(","))
+            }
+        }
+    }
+
+    /// The layer list and chunk size of this architecture.
+    fn build(&self) -> Result<(Vec<LayerSpec>, usize), NnError> {
+        match self {
+            Arch::Mlp { hidden } => {
+                if let Some(index) = hidden.iter().position(|&w| w == 0) {
+                    return Err(NnError::ZeroWidth { index });
+                }
+                Ok((mlp::layers(INPUT_LEN, hidden, NUM_CLASSES), mlp::CHUNK))
+            }
+            Arch::LeNet => Ok((lenet::layers(INPUT_SIDE, NUM_CLASSES), lenet::CHUNK)),
+        }
+    }
+}
+
+/// One step of a model: what a model file returns, in order.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LayerSpec {
+    /// Dense layer ([`dense`]) with weight `[out, inp]` and bias `[out]`.
+    Dense {
+        /// Tensor name prefix.
+        name: String,
+        /// Input features.
+        inp: usize,
+        /// Output features.
+        out: usize,
+    },
+    /// Valid convolution ([`conv`]) on CNHW activations, weight `[K, C, k, k]`, bias `[K]`.
+    Conv {
+        /// Tensor name prefix.
+        name: String,
+        /// Its shape.
+        shape: ConvShape,
+    },
+    /// ReLU on `len` values per example ([`activation`]).
+    Relu {
+        /// Values per example.
+        len: usize,
+    },
+    /// 2×2 max-pool on `c` planes of h×w per example ([`pool`]).
+    MaxPool {
+        /// Channels.
+        c: usize,
+        /// Plane height (even).
+        h: usize,
+        /// Plane width (even).
+        w: usize,
+    },
+    /// CNHW → n×(c·hw) ([`conv::flatten_forward`]).
+    Flatten {
+        /// Channels.
+        c: usize,
+        /// Values per plane.
+        hw: usize,
+    },
+}
+
+impl LayerSpec {
+    fn in_len(&self) -> usize {
+        match self {
+            LayerSpec::Dense { inp, .. } => *inp,
+            LayerSpec::Conv { shape, .. } => shape.in_len(),
+            LayerSpec::Relu { len } => *len,
+            LayerSpec::MaxPool { c, h, w } => c * h * w,
+            LayerSpec::Flatten { c, hw } => c * hw,
+        }
+    }
+    fn out_len(&self) -> usize {
+        match self {
+            LayerSpec::Dense { out, .. } => *out,
+            LayerSpec::Conv { shape, .. } => shape.out_len(),
+            LayerSpec::Relu { len } => *len,
+            LayerSpec::MaxPool { c, h, w } => c * (h / 2) * (w / 2),
+            LayerSpec::Flatten { c, hw } => c * hw,
+        }
+    }
+}
+
+/// A layer with the positions of its weight and bias in θ_D.
+#[derive(Clone, Debug)]
+struct Layer {
+    spec: LayerSpec,
+    /// Offset of the weight (then the bias right after it); 0 for unparameterised layers.
+    w_off: usize,
+    w_len: usize,
+    b_len: usize,
+}
+
+/// Per-chunk buffers, allocated once.
+struct Workspace {
+    /// `acts[i]`: output of layer i, chunk × out_len(i).
+    acts: Vec<Vec<f32>>,
+    /// `dacts[i]`: gradient w.r.t. the output of layer i.
+    dacts: Vec<Vec<f32>>,
+    /// im2col buffer per layer (empty unless conv).
+    cols: Vec<Vec<f32>>,
+    /// Max-pool winners per layer (empty unless max-pool).
+    args: Vec<Vec<u8>>,
+    /// This chunk's share of the batch gradient, length D.
+    grad: Vec<f32>,
+    /// Σ CE over the chunk.
+    loss: f64,
+    /// Correct predictions in the chunk.
+    correct: usize,
+}
+
+/// Values of θ_D handled per task in the parallel gradient reduction.
+const REDUCE_BLOCK: usize = 8192;
+
+/// A network: its layers, its θ_D layout and its per-chunk workspaces.
+pub struct Network {
+    arch: Arch,
+    layers: Vec<Layer>,
+    layout: Vec<ParamTensor>,
+    num_params: usize,
+    max_batch: usize,
+    chunk: usize,
+    ws: Vec<Workspace>,
+    partials: Vec<f64>,
+}
+
+impl Network {
+    /// Build `arch` with workspaces for batches of up to `max_batch`
+    /// examples. Memory O(⌈max_batch/chunk⌉·(D + chunk·activations)).
+    pub fn new(arch: &Arch, max_batch: usize) -> Result<Network, NnError> {
+        if max_batch == 0 {
+            return Err(NnError::ZeroBatch);
+        }
+        let (specs, chunk) = arch.build()?;
+        let mut layers = Vec::with_capacity(specs.len());
+        let mut layout = Vec::new();
+        let mut off = 0;
+        for spec in specs {
+            let (name, wshape, bias) = match &spec {
+                LayerSpec::Dense { name, inp, out } => (name.clone(), vec![*out, *inp], *out),
+                LayerSpec::Conv { name, shape: s } => {
+                    (name.clone(), vec![s.out_c, s.in_c, s.k, s.k], s.out_c)
+                }
+                _ => {
+                    layers.push(Layer {
+                        spec,
+                        w_off: 0,
+                        w_len: 0,
+                        b_len: 0,
+                    });
+                    continue;
+                }
+            };
+            let w_len: usize = wshape.iter().product();
+            layout.push(ParamTensor {
+                name: format!("{name}.weight"),
+                shape: wshape,
+                offset: off,
+                len: w_len,
+                decay: true,
+            });
+            layout.push(ParamTensor {
+                name: format!("{name}.bias"),
+                shape: vec![bias],
+                offset: off + w_len,
+                len: bias,
+                decay: false,
+            });
+            layers.push(Layer {
+                spec,
+                w_off: off,
+                w_len,
+                b_len: bias,
+            });
+            off += w_len + bias;
+        }
+        let num_params = off;
+        let chunk = chunk.min(max_batch);
+        let nchunks = max_batch.div_ceil(chunk);
+        let ws = (0..nchunks)
+            .map(|_| Workspace {
+                acts: layers
+                    .iter()
+                    .map(|l| vec![0.0; chunk * l.spec.out_len()])
+                    .collect(),
+                dacts: layers
+                    .iter()
+                    .map(|l| vec![0.0; chunk * l.spec.out_len()])
+                    .collect(),
+                cols: layers
+                    .iter()
+                    .map(|l| match &l.spec {
+                        LayerSpec::Conv { shape, .. } => vec![0.0; shape.col_len(chunk)],
+                        _ => Vec::new(),
+                    })
+                    .collect(),
+                args: layers
+                    .iter()
+                    .map(|l| match &l.spec {
+                        LayerSpec::MaxPool { .. } => vec![0u8; chunk * l.spec.out_len()],
+                        _ => Vec::new(),
+                    })
+                    .collect(),
+                grad: vec![0.0; num_params],
+                loss: 0.0,
+                correct: 0,
+            })
+            .collect();
+        Ok(Network {
+            arch: arch.clone(),
+            layers,
+            layout,
+            num_params,
+            max_batch,
+            chunk,
+            ws,
+            partials: vec![0.0; num_params.div_ceil(REDUCE_BLOCK)],
+        })
+    }
+
+    /// The architecture this network was built from.
+    pub fn arch(&self) -> &Arch {
+        &self.arch
+    }
+
+    /// D, the length of θ_D.
+    pub fn num_params(&self) -> usize {
+        self.num_params
+    }
+
+    /// The tensors of θ_D in order: each layer's weight then bias, covering
+    /// 0..D without gaps or overlaps.
+    pub fn layout(&self) -> &[ParamTensor] {
+        &self.layout
+    }
+
+    /// Input values per example (784).
+    pub fn input_len(&self) -> usize {
+        self.layers[0].spec.in_len()
+    }
+
+    /// Number of classes (10).
+    pub fn num_classes(&self) -> usize {
+        self.layers.last().map_or(0, |l| l.spec.out_len())
+    }
+
+    /// The largest batch `loss_grad` accepts.
+    pub fn max_batch(&self) -> usize {
+        self.max_batch
+    }
+
+    /// Examples per chunk: the fixed unit of parallel work and of the
+    /// gradient sum's order.
+    pub fn chunk_size(&self) -> usize {
+        self.chunk
+    }
+
+    /// θ_0: He-normal weights N(0, 2/fan_in) from
+    /// `rng::stream(seed, Stream::Init, tensor index)`, zero biases. O(D).
+    ///
+    /// # Panics
+    /// If `theta.len() != D`.
+    pub fn init(&self, seed: u64, theta: &mut [f32]) {
+        assert_eq!(
+            theta.len(),
+            self.num_params,
+            "init: theta has the wrong length"
+        );
+        for (i, t) in self.layout.iter().enumerate() {
+            let dst = &mut theta[t.offset..t.offset + t.len];
+            if t.decay {
+                let std = (2.0 / t.fan_in() as f64).sqrt();
+                let mut r = rng::stream(seed, rng::Stream::Init, i as u64);
+                rng::fill_normal(&mut r, std, dst);
+            } else {
+                dst.fill(0.0);
+            }
+        }
+    }
+
+    /// Mean cross-entropy over the batch plus (l2/2)·Σ_weights θ², and its
+    /// gradient written to `grad` (overwritten); see the module docs.
+    /// `x` is B×784 row-major, B = `labels.len()` ≤ max_batch.
+    /// O(B·FLOP per example + D·⌈B/chunk⌉).
+    ///
+    /// # Panics
+    /// If B = 0 or B > max_batch, `x.len() != B·784`, `theta` or `grad` is
+    /// not of length D, or a label is ≥ 10.
+    pub fn loss_grad(
+        &mut self,
+        theta: &[f32],
+        x: &[f32],
+        labels: &[u8],
+        l2: f32,
+        grad: &mut [f32],
+    ) -> f32 {
+        let b = labels.len();
+        assert!(
+            b > 0 && b <= self.max_batch,
+            "loss_grad: batch {b} not in 1..={}",
+            self.max_batch
+        );
+        assert_eq!(
+            x.len(),
+            b * self.input_len(),
+            "loss_grad: x has the wrong length"
+        );
+        assert_eq!(
+            theta.len(),
+            self.num_params,
+            "loss_grad: theta has the wrong length"
+        );
+        assert_eq!(
+            grad.len(),
+            self.num_params,
+            "loss_grad: grad has the wrong length"
+        );
+        let nc = b.div_ceil(self.chunk);
+        let chunk = self.chunk;
+        let in_len = self.input_len();
+        let layers = &self.layers;
+        let scale = 1.0 / b as f32;
+        self.ws[..nc]
+            .par_iter_mut()
+            .enumerate()
+            .for_each(|(c, ws)| {
+                let start = c * chunk;
+                let n = chunk.min(b - start);
+                let xc = &x[start * in_len..(start + n) * in_len];
+                forward(layers, theta, xc, n, ws);
+                let last = layers.len() - 1;
+                let classes = layers[last].spec.out_len();
+                let (loss, correct) = loss::softmax_ce(
+                    n,
+                    classes,
+                    &ws.acts[last],
+                    &labels[start..start + n],
+                    scale,
+                    Some(&mut ws.dacts[last]),
+                );
+                ws.loss = loss;
+                ws.correct = correct;
+                backward(layers, theta, xc, n, ws);
+            });
+        // Fixed-order reduction: grad[i] = Σ_c ws[c].grad[i] (c ascending) + l2·θ_i.
+        let ws = &self.ws[..nc];
+        let layout = &self.layout;
+        grad.par_chunks_mut(REDUCE_BLOCK)
+            .zip(self.partials.par_iter_mut())
+            .enumerate()
+            .for_each(|(bi, (g, part))| {
+                let s = bi * REDUCE_BLOCK;
+                let e = s + g.len();
+                g.copy_from_slice(&ws[0].grad[s..e]);
+                for w in &ws[1..] {
+                    for (o, &v) in g.iter_mut().zip(&w.grad[s..e]) {
+                        *o += v;
+                    }
+                }
+                let mut acc = 0.0f64;
+                if l2 != 0.0 {
+                    for t in layout.iter().filter(|t| t.decay) {
+                        let (lo, hi) = (t.offset.max(s), (t.offset + t.len).min(e));
+                        if lo >= hi {
+                            continue;
+                        }
+                        for (o, &th) in g[lo - s..hi - s].iter_mut().zip(&theta[lo..hi]) {
+                            *o += l2 * th;
+                            acc += (th as f64) * (th as f64);
+                        }
+                    }
+                }
+                *part = acc;
+            });
+        let ce: f64 = ws.iter().map(|w| w.loss).sum();
+        let sq: f64 = self.partials.iter().sum();
+        (ce / b as f64 + 0.5 * l2 as f64 * sq) as f32
+    }
+
+    /// Forward only: (Σ cross-entropy over the examples, number classified
+    /// correctly by their first maximal logit). Any number of examples: they
+    /// are processed in rounds of at most max_batch. O(B·FLOP per example).
+    ///
+    /// # Panics
+    /// If `x.len() != labels.len()·784`, `theta` is not of length D or a label is ≥ 10.
+    pub fn evaluate(&mut self, theta: &[f32], x: &[f32], labels: &[u8]) -> (f64, usize) {
+        let in_len = self.input_len();
+        assert_eq!(
+            x.len(),
+            labels.len() * in_len,
+            "evaluate: x has the wrong length"
+        );
+        assert_eq!(
+            theta.len(),
+            self.num_params,
+            "evaluate: theta has the wrong length"
+        );
+        let chunk = self.chunk;
+        let layers = &self.layers;
+        let mut total = 0.0f64;
+        let mut correct = 0usize;
+        let round = self.ws.len() * chunk;
+        let mut start = 0;
+        while start < labels.len() {
+            let b = round.min(labels.len() - start);
+            let nc = b.div_ceil(chunk);
+            self.ws[..nc]
+                .par_iter_mut()
+                .enumerate()
+                .for_each(|(c, ws)| {
+                    let s = start + c * chunk;
+                    let n = chunk.min(start + b - s);
+                    forward(layers, theta, &x[s * in_len..(s + n) * in_len], n, ws);
+                    let last = layers.len() - 1;
+                    let (l, k) = loss::softmax_ce(
+                        n,
+                        layers[last].spec.out_len(),
+                        &ws.acts[last],
+                        &labels[s..s + n],
+                        1.0,
+                        None,
+                    );
+                    ws.loss = l;
+                    ws.correct = k;
+                });
+            for w in &self.ws[..nc] {
+                total += w.loss;
+                correct += w.correct;
+            }
+            start += b;
+        }
+        (total, correct)
+    }
+}
+
+/// Forward pass of `n` examples through all layers into `ws.acts`.
+fn forward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Workspace) {
+    for (i, l) in layers.iter().enumerate() {
+        let (before, after) = ws.acts.split_at_mut(i);
+        let input: &[f32] = if i == 0 { x } else { &before[i - 1] };
+        let input = &input[..n * l.spec.in_len()];
+        let output = &mut after[0][..n * l.spec.out_len()];
+        let w = &theta[l.w_off..l.w_off + l.w_len];
+        let b = &theta[l.w_off + l.w_len..l.w_off + l.w_len + l.b_len];
+        match &l.spec {
+            LayerSpec::Dense { inp, out, .. } => {
+                dense::dense_forward(n, *inp, *out, input, w, b, output)
+            }
+            LayerSpec::Conv { shape, .. } => {
+                conv::conv_forward(shape, n, input, w, b, &mut ws.cols[i], output)
+            }
+            LayerSpec::Relu { .. } => activation::relu_forward(input, output),
+            LayerSpec::MaxPool { c, h, w } => {
+                pool::maxpool_forward(c * n, *h, *w, input, output, &mut ws.args[i])
+            }
+            LayerSpec::Flatten { c, hw } => conv::flatten_forward(n, *c, *hw, input, output),
+        }
+    }
+}
+
+/// Backward pass from `ws.dacts[last]` (set by the loss) down to the first
+/// layer, writing parameter gradients into `ws.grad`.
+fn backward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Workspace) {
+    for (i, l) in layers.iter().enumerate().rev() {
+        let input: &[f32] = if i == 0 { x } else { &ws.acts[i - 1] };
+        let input = &input[..n * l.spec.in_len()];
+        let output = &ws.acts[i][..n * l.spec.out_len()];
+        let (dbefore, dafter) = ws.dacts.split_at_mut(i);
+        let dy = &dafter[0][..n * l.spec.out_len()];
+        let dx = if i == 0 {
+            None
+        } else {
+            Some(&mut dbefore[i - 1][..n * l.spec.in_len()])
+        };
+        let w = &theta[l.w_off..l.w_off + l.w_len];
+        let (dw, db) = ws.grad[l.w_off..l.w_off + l.w_len + l.b_len].split_at_mut(l.w_len);
+        match &l.spec {
+            LayerSpec::Dense { inp, out, .. } => {
+                dense::dense_backward(n, *inp, *out, input, w, dy, dw, db, dx)
+            }
+            LayerSpec::Conv { shape, .. } => {
+                conv::conv_backward(shape, n, &mut ws.cols[i], w, dy, dw, db, dx)
+            }
+            LayerSpec::Relu { .. } => {
+                if let Some(dx) = dx {
+                    activation::relu_backward(output, dy, dx);
+                }
+            }
+            LayerSpec::MaxPool { c, h, w } => {
+                if let Some(dx) = dx {
+                    pool::maxpool_backward(c * n, *h, *w, dy, &ws.args[i], dx);
+                }
+            }
+            LayerSpec::Flatten { c, hw } => {
+                if let Some(dx) = dx {
+                    conv::flatten_backward(n, *c, *hw, dy, dx);
+                }
+            }
+        }
+    }
+}

@@ -1,1 +1,2 @@
 //! Optimisers, the subspace training loop and the d sweep.
+pub mod optim;

@@ -10,6 +10,37 @@
 //! - C is m×n at `c[i·ldc + j]`.
 //!
 //! As in BLAS, `beta == 0` overwrites C without reading it (NaNs in C vanish).
+//!
+//! # How [`sgemm`] works (the BLIS loop nest)
+//!
+//! ```text
+//! for jc in 0..n step NC                    (driver.rs)  B panel kc×nc → L3
+//!   for pc in 0..k step KC                               (k split evenly)
+//!     pack op(B)[pc.., jc..] → packed B     (pack.rs)    kc×nc, strips of NR
+//!     for ic in 0..m step MC   (rayon: row blocks)       A block mc×kc → L2
+//!       pack op(A)[ic.., pc..] → packed A   (pack.rs)    micro-panels of MR
+//!       for jr in 0..nc step NR                          B micro-panel kc×NR → L1
+//!         for ir in 0..mc step MR
+//!           micro-kernel: MR×NR tile of C    (kernel.rs)  24 zmm accumulators
+//! ```
+//!
+//! Blocking constants ([`MR`], [`NR`], [`KC`], [`MC`], [`NC`]) are explained
+//! where they are defined. The micro-kernel loads 16·NV consecutive packed B
+//! values per k step and broadcasts MR packed A values; edge tiles in n use a
+//! one-vector kernel and zero-padded packing, edge tiles in m are zero-padded
+//! and only the real rows are written back.
+//!
+//! Determinism: each element of C is computed by the same micro-kernel over
+//! the same fixed k blocks (which depend only on k), whichever rayon task owns
+//! its row block, so the result does not depend on the thread count.
+
+mod driver;
+mod gemv;
+mod kernel;
+mod pack;
+
+pub use driver::{KC, MC, NC, PAR_MIN_MNK};
+pub use kernel::{MR, NR};
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,8 +51,13 @@ pub enum Trans {
     Yes,
 }
 
-/// C ← α·op(A)·op(B) + β·C. O(m·n·k) flops; uses rayon for large problems,
-/// with results bitwise identical whatever the thread count.
+/// C ← α·op(A)·op(B) + β·C. O(m·n·k) flops.
+///
+/// Blocked and packed (the BLIS loop nest, see the module docs); uses rayon
+/// over row blocks of C when m·n·k ≥ [`PAR_MIN_MNK`], with results bitwise
+/// identical whatever the thread count (every element of C is accumulated in
+/// the same k order whatever the partition). Safe to call from inside rayon
+/// tasks. `alpha == 0` or `k == 0` only scales C by β (without reading A or B).
 ///
 /// # Panics
 /// If a leading dimension is smaller than its stored row length or a slice is
@@ -42,7 +78,31 @@ pub fn sgemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    sgemm_reference(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    driver::gemm(true, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/// [`sgemm`] on the calling thread only (never uses rayon): for callers that
+/// already parallelise at a coarser level. Same bits as [`sgemm`]. O(m·n·k).
+///
+/// # Panics
+/// As [`sgemm`].
+#[allow(clippy::too_many_arguments)]
+pub fn sgemm_serial(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    driver::gemm(false, ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// Plain scalar reference for [`sgemm`]: the triple loop, accumulating in f64. O(m·n·k).
@@ -108,7 +168,7 @@ pub fn sgemv(
     beta: f32,
     y: &mut [f32],
 ) {
-    sgemv_reference(ta, m, n, alpha, a, lda, x, beta, y);
+    gemv::gemv(ta, m, n, alpha, a, lda, x, beta, y);
 }
 
 /// Plain scalar reference for [`sgemv`], accumulating in f64. O(m·n).

@@ -1,0 +1,177 @@
+//! The loop nest of the fast transform, FFHT style.
+//!
+//! The stages of H_n = H_2 ⊗ … ⊗ H_2 act on independent index bits, so they
+//! can be grouped freely; this file always applies them in ascending bit
+//! order (which keeps the result bitwise equal to the scalar reference) and
+//! groups them for the memory hierarchy:
+//!
+//! 1. **Leaf** ([`LEAF_BITS`] = 8): 256 contiguous floats in 16 registers —
+//!    the 4 lane bits with permutes, then the 4 register bits with plain
+//!    butterflies — one load and one store per element.
+//! 2. **L1 block** (up to [`L1_BITS`] = 12, 16 KiB): leaves, then the bits
+//!    above the leaf in one pass of up to 16 registers at stride 256.
+//! 3. **Larger n**: recursively transform the 2^hi contiguous sub-blocks
+//!    (each then lives in L1 or L2 while it is worked on), then merge the top
+//!    `hi` bits in one strided pass that holds 2^hi registers at once
+//!    ([`radix_pass`]). `hi` is at most [`MAX_CACHED_PASS_BITS`] while the
+//!    block fits in L2 (more than 8 rows at a power-of-two stride ≥ 4 KiB
+//!    would fall into one L1 set, which has 12 ways) and at most
+//!    [`MAX_PASS_BITS`] above L2, where fewer sweeps over L3 matter more.
+
+use super::simd::{LANE_BITS, LANES, V, butterflies, h16, lane_stages, load, store};
+
+/// log2 of the leaf: 16 registers × 16 lanes, transformed without leaving registers.
+pub(super) const LEAF_BITS: u32 = LANE_BITS + LEAF_REGISTER_BITS;
+/// log2 of the number of registers in a leaf (16 of the 32 zmm registers).
+const LEAF_REGISTER_BITS: u32 = 4;
+/// Largest block transformed as "leaves + one pass": 2^12 floats = 16 KiB,
+/// a third of this machine's 48 KiB L1d.
+pub(super) const L1_BITS: u32 = 12;
+/// Largest block assumed to stay in L2 (2 MiB here): 2^18 floats = 1 MiB.
+const L2_BITS: u32 = 18;
+/// Most bits merged by one strided pass inside L2 (8 registers).
+const MAX_CACHED_PASS_BITS: u32 = 3;
+/// Most bits merged by one strided pass over data larger than L2 (16 registers).
+const MAX_PASS_BITS: u32 = 4;
+
+/// Load `R` registers from `p`, `p + stride`, …, merge them with all
+/// log2(R) register-bit stages and store them back.
+///
+/// # Safety
+/// `p + t·stride .. + 16` must be valid for reads and writes for t < R.
+#[inline(always)]
+unsafe fn butterfly_group<const R: usize>(p: *mut f32, stride: usize) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut a: [V; R] = core::array::from_fn(|t| load(p.add(t * stride)));
+        butterflies(&mut a);
+        for (t, v) in a.into_iter().enumerate() {
+            store(p.add(t * stride), v);
+        }
+    }
+}
+
+/// One strided pass of `R` = 2^bits registers: on the `len` floats at `p`,
+/// viewed as rows of `stride` floats, apply the stages of the index bits
+/// log2(stride) .. log2(stride) + bits. O(len·bits).
+///
+/// # Safety
+/// `p..p+len` valid for reads and writes; `stride` a multiple of [`LANES`];
+/// `len` a multiple of `R·stride`.
+#[inline(always)]
+unsafe fn radix_pass_r<const R: usize>(p: *mut f32, len: usize, stride: usize) {
+    let span = R * stride;
+    let mut base = 0;
+    while base < len {
+        let mut col = 0;
+        while col < stride {
+            // SAFETY: base + col + (R−1)·stride + 16 ≤ base + span ≤ len.
+            unsafe { butterfly_group::<R>(p.add(base + col), stride) };
+            col += LANES;
+        }
+        base += span;
+    }
+}
+
+/// [`radix_pass_r`] with `R = 2^bits`, 1 ≤ bits ≤ 4.
+///
+/// # Safety
+/// As [`radix_pass_r`].
+unsafe fn radix_pass(p: *mut f32, len: usize, stride: usize, bits: u32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        match bits {
+            1 => radix_pass_r::<2>(p, len, stride),
+            2 => radix_pass_r::<4>(p, len, stride),
+            3 => radix_pass_r::<8>(p, len, stride),
+            4 => radix_pass_r::<16>(p, len, stride),
+            _ => unreachable!("radix pass of {bits} bits"),
+        }
+    }
+}
+
+/// Complete transform of `R`·16 contiguous floats held in `R` registers:
+/// lane stages, then register stages. O(R·16·log(R·16)).
+///
+/// # Safety
+/// `p..p+16·R` valid for reads and writes.
+#[inline(always)]
+pub(super) unsafe fn in_registers<const R: usize>(p: *mut f32) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        let mut a: [V; R] = core::array::from_fn(|t| h16(load(p.add(t * LANES))));
+        butterflies(&mut a);
+        for (t, v) in a.into_iter().enumerate() {
+            store(p.add(t * LANES), v);
+        }
+    }
+}
+
+/// Complete transforms of length 2^bits (bits ≤ 4) on every aligned group
+/// of 2^bits floats in `x`, 16 floats per register. `x.len()` must be a
+/// multiple of 16. O(len·bits).
+pub(super) fn narrow_rows(x: &mut [f32], bits: u32) {
+    for chunk in x.chunks_exact_mut(LANES) {
+        let p = chunk.as_mut_ptr();
+        // SAFETY: the chunk has exactly 16 floats.
+        unsafe { store(p, lane_stages(load(p), bits)) };
+    }
+}
+
+/// Complete transform of 2^k contiguous floats, 4 ≤ k ≤ [`L1_BITS`].
+///
+/// # Safety
+/// `p..p+2^k` valid for reads and writes.
+unsafe fn l1_block(p: *mut f32, k: u32) {
+    // SAFETY: every access stays within p..p+2^k.
+    unsafe {
+        match k {
+            4 => in_registers::<1>(p),
+            5 => in_registers::<2>(p),
+            6 => in_registers::<4>(p),
+            7 => in_registers::<8>(p),
+            _ => {
+                let n = 1usize << k;
+                let leaf = 1usize << LEAF_BITS;
+                let mut off = 0;
+                while off < n {
+                    in_registers::<16>(p.add(off));
+                    off += leaf;
+                }
+                if k > LEAF_BITS {
+                    radix_pass(p, n, leaf, k - LEAF_BITS);
+                }
+            }
+        }
+    }
+}
+
+/// Complete transform of 2^k contiguous floats, k ≥ 4, cache-blocked.
+/// O(2^k·k).
+///
+/// # Safety
+/// `p..p+2^k` valid for reads and writes.
+pub(super) unsafe fn transform(p: *mut f32, k: u32) {
+    if k <= L1_BITS {
+        // SAFETY: forwarded.
+        unsafe { l1_block(p, k) };
+        return;
+    }
+    let hi = if k > L2_BITS {
+        // Above L2 every pass is a sweep over L3 or DRAM: bring the
+        // sub-blocks down to L2 size in as few sweeps as possible.
+        (k - L2_BITS).min(MAX_PASS_BITS)
+    } else {
+        // Inside L2: spread the bits above the L1 block evenly over the
+        // fewest passes of at most MAX_CACHED_PASS_BITS.
+        let rest = k - L1_BITS;
+        rest.div_ceil(rest.div_ceil(MAX_CACHED_PASS_BITS))
+    };
+    let sub = 1usize << (k - hi);
+    for s in 0..1usize << hi {
+        // SAFETY: sub-block s is p + s·sub .. p + (s+1)·sub ⊂ p..p+2^k.
+        unsafe { transform(p.add(s * sub), k - hi) };
+    }
+    // SAFETY: stride `sub` is a multiple of 16 (k − hi ≥ L1_BITS).
+    unsafe { radix_pass(p, 1usize << k, sub, hi) };
+}

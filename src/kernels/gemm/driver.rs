@@ -1,0 +1,219 @@
+//! The loop nest around the micro-kernel: argument checks, blocking, packing
+//! buffers and the rayon split over row blocks of C.
+
+use std::cell::Cell;
+
+use rayon::prelude::*;
+use wide::f32x16;
+
+use super::Trans;
+use super::kernel::{self, LANES, MR, NR};
+use super::pack::{pack_a, pack_b, padded_width};
+
+/// Depth of a k block. The B micro-panel (KC×NR·4 B = 32 KiB) stays in the
+/// 48 KiB L1d while the micro-kernel sweeps down the A block, with room for
+/// the streaming A micro-panel (MR·KC·4 B = 12 KiB). k is split into
+/// ⌈k/KC⌉ blocks of (nearly) equal depth, so k = 784 runs as 4 blocks of 196.
+pub const KC: usize = 256;
+/// Rows of an A block (a multiple of MR). MC×KC×4 B = 240 KiB of packed A
+/// stays in the 2 MiB L2 together with the B panel strips in flight.
+pub const MC: usize = 240;
+/// Columns of a B panel (a multiple of NR). KC×NC×4 B = 3 MiB of packed B lives
+/// in L2/L3 (2 MiB L2 per core, a large shared L3) and is reused by every A
+/// block of the same k block.
+pub const NC: usize = 3072;
+/// Problems with m·n·k below this (about 40 µs of work on one core) run on
+/// the calling thread: a rayon fork-join costs a few µs and the networks
+/// already parallelise over batch chunks.
+pub const PAR_MIN_MNK: usize = 1 << 21;
+
+thread_local! {
+    static BUF_A: Cell<Vec<f32x16>> = const { Cell::new(Vec::new()) };
+    static BUF_B: Cell<Vec<f32x16>> = const { Cell::new(Vec::new()) };
+}
+
+/// Runs `f` on a 64-byte-aligned scratch slice of at least `len` floats taken
+/// from the thread-local `key`. The buffer grows once and is reused; it is
+/// taken out of the cell while in use, so a nested call on the same thread
+/// (rayon work stealing) gets its own buffer instead of aliasing this one.
+fn with_buf<R>(
+    key: &'static std::thread::LocalKey<Cell<Vec<f32x16>>>,
+    len: usize,
+    f: impl FnOnce(&mut [f32]) -> R,
+) -> R {
+    let mut v = key.with(|c| c.take());
+    let nv = len.div_ceil(LANES);
+    if v.len() < nv {
+        v = vec![f32x16::ZERO; nv];
+    }
+    // SAFETY: f32x16 is 16 plain f32s (repr(C)), so the vector's storage is
+    // a valid, aligned slice of 16·len floats.
+    let floats =
+        unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len() * LANES) };
+    let r = f(floats);
+    key.with(|c| {
+        let other = c.take();
+        c.set(if other.len() > v.len() { other } else { v });
+    });
+    r
+}
+
+/// Checks that a row-major matrix with `rows` stored rows of `cols` used
+/// columns fits in a slice of length `len` with leading dimension `ld`.
+fn check(name: &str, rows: usize, cols: usize, ld: usize, len: usize) {
+    assert!(
+        ld >= cols,
+        "sgemm: leading dimension of {name} ({ld}) is smaller than its stored row length ({cols})"
+    );
+    if rows > 0 && cols > 0 {
+        let need = (rows - 1) * ld + cols;
+        assert!(
+            len >= need,
+            "sgemm: {name} has {len} elements but its {rows}×{cols} shape with leading dimension {ld} needs {need}"
+        );
+    }
+}
+
+/// C ← β·C (β == 0 writes zeros without reading C).
+fn scale_c(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize) {
+    for i in 0..m {
+        let row = &mut c[i * ldc..i * ldc + n];
+        if beta == 0.0 {
+            row.fill(0.0);
+        } else if beta != 1.0 {
+            row.iter_mut().for_each(|x| *x *= beta);
+        }
+    }
+}
+
+/// Shared entry for `sgemm` (`parallel = true`) and `sgemm_serial`.
+#[allow(clippy::too_many_arguments)]
+pub(super) fn gemm(
+    parallel: bool,
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    match ta {
+        Trans::No => check("A", m, k, lda, a.len()),
+        Trans::Yes => check("A", k, m, lda, a.len()),
+    }
+    match tb {
+        Trans::No => check("B", k, n, ldb, b.len()),
+        Trans::Yes => check("B", n, k, ldb, b.len()),
+    }
+    check("C", m, n, ldc, c.len());
+    if m == 0 || n == 0 {
+        return;
+    }
+    let c = &mut c[..(m - 1) * ldc + n];
+    if alpha == 0.0 || k == 0 {
+        scale_c(m, n, beta, c, ldc);
+        return;
+    }
+    let threads = if parallel {
+        rayon::current_num_threads()
+    } else {
+        1
+    };
+    let parallel = threads > 1 && m * n * k >= PAR_MIN_MNK && m >= 2 * MR;
+    // Row chunk per rayon task: about two tasks per thread, a multiple of MR.
+    let chunk_rows = if parallel {
+        m.div_ceil(2 * threads).div_ceil(MR) * MR
+    } else {
+        m
+    };
+
+    // k blocks depend only on k (never on threads): the k order is fixed.
+    let nkb = k.div_ceil(KC);
+    let kcb = k.div_ceil(nkb);
+    let ncb = n.min(NC);
+    with_buf(&BUF_B, kcb * ncb.div_ceil(NR) * NR, |bp| {
+        for jc in (0..n).step_by(NC) {
+            let nc = NC.min(n - jc);
+            for kb in 0..nkb {
+                let p0 = kb * kcb;
+                let kc = kcb.min(k - p0);
+                pack_b(tb, b, ldb, p0, kc, jc, nc, bp);
+                let beta_k = if kb == 0 { beta } else { 1.0 };
+                let bp: &[f32] = bp;
+                let block = |i0: usize, rows: usize, c: &mut [f32]| {
+                    macro_rows(
+                        ta, a, lda, i0, rows, p0, kc, bp, jc, nc, alpha, beta_k, c, ldc,
+                    );
+                };
+                if parallel {
+                    c.par_chunks_mut(chunk_rows * ldc)
+                        .enumerate()
+                        .for_each(|(t, cc)| {
+                            let i0 = t * chunk_rows;
+                            block(i0, chunk_rows.min(m - i0), cc);
+                        });
+                } else {
+                    block(0, m, c);
+                }
+            }
+        }
+    });
+}
+
+/// Rows `i0..i0+rows` of C (`c` starts at row i0) ← α·op(A)·packed B + β·C
+/// for one k block and one B panel at columns `jc..jc+nc`.
+#[allow(clippy::too_many_arguments)]
+fn macro_rows(
+    ta: Trans,
+    a: &[f32],
+    lda: usize,
+    i0: usize,
+    rows: usize,
+    p0: usize,
+    kc: usize,
+    bp: &[f32],
+    jc: usize,
+    nc: usize,
+    alpha: f32,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    let nmb = rows.div_ceil(MC);
+    let mcb = rows.div_ceil(nmb).div_ceil(MR) * MR;
+    with_buf(&BUF_A, mcb * kc, |ap| {
+        for ic in (0..rows).step_by(mcb) {
+            let mc = mcb.min(rows - ic);
+            pack_a(ta, a, lda, i0 + ic, mc, p0, kc, ap);
+            for jr in (0..nc).step_by(NR) {
+                let nr = NR.min(nc - jr);
+                let pb = bp[(jr / NR) * NR * kc..].as_ptr();
+                for ir in (0..mc).step_by(MR) {
+                    let mr = MR.min(mc - ir);
+                    let pa = ap[ir * kc..].as_ptr();
+                    let off = (ic + ir) * ldc + jc + jr;
+                    assert!(off + (mr - 1) * ldc + nr <= c.len());
+                    let cp = c[off..].as_mut_ptr();
+                    // SAFETY: packed A holds kc·MR floats from pa, packed B
+                    // holds kc·padded_width(nr) floats from pb at a 64-byte
+                    // aligned offset (strips start at multiples of kc·NR), and
+                    // the mr×nr tile of C at cp lies inside `c` (checked above).
+                    unsafe {
+                        if padded_width(nr) == NR {
+                            kernel::tile::<2>(kc, pa, pb, alpha, beta, cp, ldc, mr, nr);
+                        } else {
+                            kernel::tile::<1>(kc, pa, pb, alpha, beta, cp, ldc, mr, nr);
+                        }
+                    }
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,246 @@
+//! Valid (no padding, stride 1) k×k convolution by im2col + SGEMM, and the
+//! flatten step that hands a convolutional stack to dense layers.
+//!
+//! **Layout.** Inside a chunk of n examples, convolutional activations are
+//! stored *channel-major with the batch inside* ("CNHW"): element
+//! (c, e, y, x) sits at `((c·n + e)·h + y)·w + x`. With this layout one
+//! im2col matrix covers the whole chunk and one SGEMM per pass computes all
+//! n examples, with the long n·oh·ow dimension as the GEMM's `n` (the
+//! vectorised one), and the GEMM's output is again CNHW — no reordering
+//! between layers. A 1-channel input (MNIST) is the same in NCHW and CNHW.
+//!
+//! ```text
+//! col[(c,ky,kx)][(e,oy,ox)] = x[c][e][oy+ky][ox+kx]          (C·k²) × (n·oh·ow)
+//! forward   Y = W·col + b·1ᵀ          W: K×(C·k²) (PyTorch's [K, C, k, k]),  Y: K×(n·oh·ow)
+//! backward  dW = dY·colᵀ   db = Σ_cols dY   dcol = Wᵀ·dY   dX = col2im(dcol) (scatter-add)
+//! ```
+//!
+//! fan_in of a weight = C·k².
+
+use super::gemm;
+use crate::kernels::gemm::Trans;
+
+/// Shape of a valid, stride-1 convolution.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ConvShape {
+    /// Input channels C.
+    pub in_c: usize,
+    /// Input height.
+    pub in_h: usize,
+    /// Input width.
+    pub in_w: usize,
+    /// Output channels K.
+    pub out_c: usize,
+    /// Kernel side k (k×k kernels).
+    pub k: usize,
+}
+
+impl ConvShape {
+    /// Output height in_h − k + 1.
+    pub fn out_h(&self) -> usize {
+        self.in_h + 1 - self.k
+    }
+    /// Output width in_w − k + 1.
+    pub fn out_w(&self) -> usize {
+        self.in_w + 1 - self.k
+    }
+    /// Rows of the im2col matrix: C·k² (= fan_in).
+    pub fn patch(&self) -> usize {
+        self.in_c * self.k * self.k
+    }
+    /// Input values per example: C·h·w.
+    pub fn in_len(&self) -> usize {
+        self.in_c * self.in_h * self.in_w
+    }
+    /// Output values per example: K·oh·ow.
+    pub fn out_len(&self) -> usize {
+        self.out_c * self.out_h() * self.out_w()
+    }
+    /// Length of the im2col buffer for a chunk of n examples: C·k²·n·oh·ow.
+    pub fn col_len(&self, n: usize) -> usize {
+        self.patch() * n * self.out_h() * self.out_w()
+    }
+}
+
+/// Fill `col` ((C·k²) × (n·oh·ow)) from the CNHW input `x`; see the module
+/// docs. O(C·k²·n·oh·ow), all copies of contiguous runs of ow values.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
+    let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
+    let np = n * oh * ow;
+    let plane = s.in_h * s.in_w;
+    assert!(x.len() >= n * s.in_len() && col.len() >= s.col_len(n));
+    for c in 0..s.in_c {
+        for ky in 0..k {
+            for kx in 0..k {
+                let r = (c * k + ky) * k + kx;
+                let row = &mut col[r * np..(r + 1) * np];
+                for e in 0..n {
+                    let xp = &x[(c * n + e) * plane..(c * n + e + 1) * plane];
+                    for oy in 0..oh {
+                        let src = &xp[(oy + ky) * s.in_w + kx..][..ow];
+                        row[(e * oh + oy) * ow..][..ow].copy_from_slice(src);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Adjoint of [`im2col`]: dx (CNHW, overwritten) ← Σ over the patches that
+/// read each input of `dcol`. O(C·k²·n·oh·ow).
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
+    let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
+    let np = n * oh * ow;
+    let plane = s.in_h * s.in_w;
+    assert!(dx.len() >= n * s.in_len() && dcol.len() >= s.col_len(n));
+    dx[..n * s.in_len()].fill(0.0);
+    for c in 0..s.in_c {
+        for ky in 0..k {
+            for kx in 0..k {
+                let r = (c * k + ky) * k + kx;
+                let row = &dcol[r * np..(r + 1) * np];
+                for e in 0..n {
+                    let dxp = &mut dx[(c * n + e) * plane..(c * n + e + 1) * plane];
+                    for oy in 0..oh {
+                        let dst = &mut dxp[(oy + ky) * s.in_w + kx..][..ow];
+                        for (d, &g) in dst.iter_mut().zip(&row[(e * oh + oy) * ow..][..ow]) {
+                            *d += g;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Y ← conv(X, W) + b for a chunk of n CNHW examples; `col` receives the
+/// im2col matrix (kept for the backward pass). O(K·C·k²·n·oh·ow).
+///
+/// # Panics
+/// If a slice is shorter than its shape (`w`: K·C·k², `b`: K, `col`:
+/// [`ConvShape::col_len`], `y`: n·K·oh·ow).
+pub fn conv_forward(
+    s: &ConvShape,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    col: &mut [f32],
+    y: &mut [f32],
+) {
+    let np = n * s.out_h() * s.out_w();
+    let (kk, pp) = (s.out_c, s.patch());
+    assert!(w.len() >= kk * pp && b.len() >= kk && y.len() >= kk * np);
+    im2col(s, n, x, col);
+    for (row, &bias) in y[..kk * np].chunks_exact_mut(np).zip(b) {
+        row.fill(bias);
+    }
+    gemm(
+        Trans::No,
+        Trans::No,
+        kk,
+        np,
+        pp,
+        1.0,
+        w,
+        pp,
+        col,
+        np,
+        1.0,
+        y,
+        np,
+    );
+}
+
+/// Backward of [`conv_forward`]: dW ← dY·colᵀ and db ← Σ_cols dY
+/// (overwritten); when `dx` is given, dX ← col2im(Wᵀ·dY), using `col` as the
+/// scratch for Wᵀ·dY (its im2col contents are consumed). O(K·C·k²·n·oh·ow).
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[allow(clippy::too_many_arguments)]
+pub fn conv_backward(
+    s: &ConvShape,
+    n: usize,
+    col: &mut [f32],
+    w: &[f32],
+    dy: &[f32],
+    dw: &mut [f32],
+    db: &mut [f32],
+    dx: Option<&mut [f32]>,
+) {
+    let np = n * s.out_h() * s.out_w();
+    let (kk, pp) = (s.out_c, s.patch());
+    assert!(col.len() >= pp * np && w.len() >= kk * pp && dy.len() >= kk * np);
+    assert!(dw.len() >= kk * pp && db.len() >= kk);
+    gemm(
+        Trans::No,
+        Trans::Yes,
+        kk,
+        pp,
+        np,
+        1.0,
+        dy,
+        np,
+        col,
+        np,
+        0.0,
+        dw,
+        pp,
+    );
+    for (d, row) in db[..kk].iter_mut().zip(dy[..kk * np].chunks_exact(np)) {
+        *d = row.iter().sum();
+    }
+    if let Some(dx) = dx {
+        gemm(
+            Trans::Yes,
+            Trans::No,
+            pp,
+            np,
+            kk,
+            1.0,
+            w,
+            pp,
+            dy,
+            np,
+            0.0,
+            col,
+            np,
+        );
+        col2im(s, n, col, dx);
+    }
+}
+
+/// CNHW (c, e, j) → row-major n×(C·hw) (e, c·hw + j): the order in which a
+/// following dense layer sees the features (channel, then row, then column,
+/// as PyTorch's `flatten`). O(n·C·hw).
+///
+/// # Panics
+/// If a slice is shorter than n·C·hw.
+pub fn flatten_forward(n: usize, c: usize, hw: usize, x: &[f32], y: &mut [f32]) {
+    assert!(x.len() >= n * c * hw && y.len() >= n * c * hw);
+    for ch in 0..c {
+        for e in 0..n {
+            y[(e * c + ch) * hw..][..hw].copy_from_slice(&x[(ch * n + e) * hw..][..hw]);
+        }
+    }
+}
+
+/// Backward of [`flatten_forward`] (its inverse permutation). O(n·C·hw).
+///
+/// # Panics
+/// If a slice is shorter than n·C·hw.
+pub fn flatten_backward(n: usize, c: usize, hw: usize, dy: &[f32], dx: &mut [f32]) {
+    assert!(dx.len() >= n * c * hw && dy.len() >= n * c * hw);
+    for ch in 0..c {
+        for e in 0..n {
+            dx[(ch * n + e) * hw..][..hw].copy_from_slice(&dy[(e * c + ch) * hw..][..hw]);
+        }
+    }
+}

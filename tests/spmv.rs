@@ -1,0 +1,467 @@
+//! CSR products against dense naive loops, the adjoint identity, the
+//! transpose, every malformed input, and thread-count independence.
+
+use intrinsic_dim::kernels::spmv::{Csr, CsrError, SIGN_BIT, SignCsr};
+use intrinsic_dim::rng;
+use proptest::prelude::*;
+
+/// A random matrix as rows of (column, value); `long` rows have up to 80 entries.
+fn rows_strategy() -> impl Strategy<Value = (usize, usize, Vec<Vec<(u32, f32)>>)> {
+    (0usize..=41, 0usize..=41, any::<bool>()).prop_flat_map(|(nrows, ncols, long)| {
+        let max_len = if long { 80 } else { 4 };
+        let row = prop::collection::vec((any::<u32>(), -4.0f32..4.0), 0..=max_len);
+        prop::collection::vec(row, nrows).prop_map(move |rows| {
+            let rows = rows
+                .into_iter()
+                .map(|r| {
+                    if ncols == 0 {
+                        Vec::new()
+                    } else {
+                        r.into_iter().map(|(c, v)| (c % ncols as u32, v)).collect()
+                    }
+                })
+                .collect();
+            (nrows, ncols, rows)
+        })
+    })
+}
+
+fn csr_from_rows(nrows: usize, ncols: usize, rows: &[Vec<(u32, f32)>]) -> Csr {
+    let mut row_ptr = vec![0usize];
+    let (mut col, mut val) = (Vec::new(), Vec::new());
+    for r in rows {
+        for &(c, v) in r {
+            col.push(c);
+            val.push(v);
+        }
+        row_ptr.push(col.len());
+    }
+    Csr::new(nrows, ncols, row_ptr, col, val).expect("valid matrix")
+}
+
+fn sign_from_rows(nrows: usize, ncols: usize, rows: &[Vec<(u32, f32)>]) -> SignCsr {
+    let mut row_ptr = vec![0usize];
+    let mut ent = Vec::new();
+    for r in rows {
+        for &(c, v) in r {
+            ent.push(if v < 0.0 { c | SIGN_BIT } else { c });
+        }
+        row_ptr.push(ent.len());
+    }
+    SignCsr::new(nrows, ncols, row_ptr, ent).expect("valid matrix")
+}
+
+/// Dense naive y = M·x (f64 accumulation) and Σ|M_ij·x_j| per row for the tolerance.
+fn dense_mul(m: &[f32], nrows: usize, ncols: usize, x: &[f32]) -> (Vec<f64>, Vec<f64>) {
+    let mut y = vec![0.0f64; nrows];
+    let mut a = vec![0.0f64; nrows];
+    for r in 0..nrows {
+        for c in 0..ncols {
+            let t = m[r * ncols + c] as f64 * x[c] as f64;
+            y[r] += t;
+            a[r] += t.abs();
+        }
+    }
+    (y, a)
+}
+
+fn dense_transpose(m: &[f32], nrows: usize, ncols: usize) -> Vec<f32> {
+    let mut t = vec![0.0; m.len()];
+    for r in 0..nrows {
+        for c in 0..ncols {
+            t[c * nrows + r] = m[r * ncols + c];
+        }
+    }
+    t
+}
+
+fn vector(n: usize, salt: u64) -> Vec<f32> {
+    let mut g = rng::from_seed(0x5eed ^ salt.wrapping_mul(0x9e37_79b9));
+    (0..n)
+        .map(|_| (rng::uniform_f64(&mut g) * 4.0 - 2.0) as f32)
+        .collect()
+}
+
+fn assert_close(got: &[f32], want: &[f64], scale: &[f64], what: &str) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    for (i, ((&g, &w), &s)) in got.iter().zip(want).zip(scale).enumerate() {
+        let tol = 1e-5 * (s + 1.0);
+        assert!(
+            (g as f64 - w).abs() <= tol,
+            "{what}[{i}]: got {g}, want {w} (tol {tol})"
+        );
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+
+    #[test]
+    fn csr_products_match_dense((nrows, ncols, rows) in rows_strategy(), salt in any::<u64>()) {
+        let a = csr_from_rows(nrows, ncols, &rows);
+        let d = a.to_dense();
+        let x = vector(ncols, salt);
+        let xt = vector(nrows, salt ^ 1);
+        let y0 = vector(nrows, salt ^ 2);
+        let (want, scale) = dense_mul(&d, nrows, ncols, &x);
+        let dt = dense_transpose(&d, nrows, ncols);
+        let (want_t, scale_t) = dense_mul(&dt, ncols, nrows, &xt);
+
+        let mut y = vec![f32::NAN; nrows];
+        a.mul_vec(&x, &mut y);
+        assert_close(&y, &want, &scale, "mul_vec");
+        a.mul_vec_reference(&x, &mut y);
+        assert_close(&y, &want, &scale, "mul_vec_reference");
+
+        let mut y = y0.clone();
+        a.mul_vec_add(&x, &mut y);
+        let want_add: Vec<f64> = want.iter().zip(&y0).map(|(w, &b)| w + b as f64).collect();
+        let scale_add: Vec<f64> = scale.iter().zip(&y0).map(|(s, &b)| s + (b as f64).abs()).collect();
+        assert_close(&y, &want_add, &scale_add, "mul_vec_add");
+        let mut y = y0.clone();
+        a.mul_vec_add_reference(&x, &mut y);
+        assert_close(&y, &want_add, &scale_add, "mul_vec_add_reference");
+
+        let mut yt = vec![f32::NAN; ncols];
+        a.mul_t_vec(&xt, &mut yt);
+        assert_close(&yt, &want_t, &scale_t, "mul_t_vec");
+        a.mul_t_vec_reference(&xt, &mut yt);
+        assert_close(&yt, &want_t, &scale_t, "mul_t_vec_reference");
+        prop_assert_eq!(a.transposed().to_dense(), dt);
+    }
+
+    #[test]
+    fn csr_adjoint_identity((nrows, ncols, rows) in rows_strategy(), salt in any::<u64>()) {
+        // <A·x, y> = <x, Aᵀ·y>
+        let a = csr_from_rows(nrows, ncols, &rows);
+        let x = vector(ncols, salt);
+        let y = vector(nrows, salt ^ 7);
+        let mut ax = vec![0.0; nrows];
+        let mut aty = vec![0.0; ncols];
+        a.mul_vec(&x, &mut ax);
+        a.mul_t_vec(&y, &mut aty);
+        let lhs: f64 = ax.iter().zip(&y).map(|(&p, &q)| p as f64 * q as f64).sum();
+        let rhs: f64 = x.iter().zip(&aty).map(|(&p, &q)| p as f64 * q as f64).sum();
+        let scale: f64 = a.values().iter().map(|v| v.abs() as f64).sum::<f64>() * 4.0 + 1.0;
+        prop_assert!((lhs - rhs).abs() <= 1e-5 * scale, "lhs {} rhs {}", lhs, rhs);
+    }
+
+    #[test]
+    fn sign_products_and_transpose_match_dense((nrows, ncols, rows) in rows_strategy(), salt in any::<u64>()) {
+        let a = sign_from_rows(nrows, ncols, &rows);
+        let d = a.to_dense();
+        // The dense form from the (column, value) rows, independently of SignCsr::to_dense.
+        let mut d_ind = vec![0.0f32; nrows * ncols];
+        for (r, row) in rows.iter().enumerate() {
+            for &(c, v) in row {
+                d_ind[r * ncols + c as usize] += if v < 0.0 { -1.0 } else { 1.0 };
+            }
+        }
+        prop_assert_eq!(&d, &d_ind);
+        let x = vector(ncols, salt);
+        let y0 = vector(nrows, salt ^ 3);
+        let (want, scale) = dense_mul(&d, nrows, ncols, &x);
+
+        let mut y = vec![f32::NAN; nrows];
+        a.mul_vec(&x, &mut y);
+        assert_close(&y, &want, &scale, "SignCsr::mul_vec");
+        a.mul_vec_reference(&x, &mut y);
+        assert_close(&y, &want, &scale, "SignCsr::mul_vec_reference");
+        let mut y = y0.clone();
+        a.mul_vec_add(&x, &mut y);
+        let want_add: Vec<f64> = want.iter().zip(&y0).map(|(w, &b)| w + b as f64).collect();
+        let scale_add: Vec<f64> = scale.iter().zip(&y0).map(|(s, &b)| s + (b as f64).abs()).collect();
+        assert_close(&y, &want_add, &scale_add, "SignCsr::mul_vec_add");
+
+        let t = a.transpose();
+        prop_assert_eq!((t.nrows(), t.ncols(), t.nnz()), (ncols, nrows, a.nnz()));
+        let dt = dense_transpose(&d, nrows, ncols);
+        prop_assert_eq!(t.to_dense(), dt.clone());
+        let xt = vector(nrows, salt ^ 5);
+        let (want_t, scale_t) = dense_mul(&dt, ncols, nrows, &xt);
+        let mut yt = vec![f32::NAN; ncols];
+        t.mul_vec(&xt, &mut yt);
+        assert_close(&yt, &want_t, &scale_t, "SignCsr transpose mul_vec");
+        // transpose of the transpose is the original
+        prop_assert_eq!(t.transpose().to_dense(), d);
+    }
+}
+
+#[test]
+fn tiny_and_empty_shapes() {
+    // 1×1
+    let a = Csr::new(1, 1, vec![0, 1], vec![0], vec![3.0]).unwrap();
+    let mut y = [0.0];
+    a.mul_vec(&[2.0], &mut y);
+    assert_eq!(y, [6.0]);
+    a.mul_vec_add(&[2.0], &mut y);
+    assert_eq!(y, [12.0]);
+    a.mul_t_vec(&[-1.0], &mut y);
+    assert_eq!(y, [-3.0]);
+    // 0×0, 0×3, 3×0, 3×3 with no entries
+    for (r, c) in [(0usize, 0usize), (0, 3), (3, 0), (3, 3)] {
+        let a = Csr::new(r, c, vec![0; r + 1], vec![], vec![]).unwrap();
+        let mut y = vec![f32::NAN; r];
+        a.mul_vec(&vec![1.0; c], &mut y);
+        assert!(y.iter().all(|&v| v == 0.0));
+        let mut yt = vec![f32::NAN; c];
+        a.mul_t_vec(&vec![1.0; r], &mut yt);
+        assert!(yt.iter().all(|&v| v == 0.0));
+        let s = SignCsr::new(r, c, vec![0; r + 1], vec![]).unwrap();
+        let mut y = vec![f32::NAN; r];
+        s.mul_vec(&vec![1.0; c], &mut y);
+        assert!(y.iter().all(|&v| v == 0.0));
+        assert_eq!((s.transpose().nrows(), s.transpose().ncols()), (c, r));
+    }
+    // 1×1 sign −1
+    let s = SignCsr::new(1, 1, vec![0, 1], vec![SIGN_BIT]).unwrap();
+    let mut y = [1.0];
+    s.mul_vec_add(&[2.5], &mut y);
+    assert_eq!(y, [-1.5]);
+}
+
+#[test]
+fn malformed_csr_rejected_with_specific_errors() {
+    use CsrError::*;
+    let e =
+        |r, c, rp: Vec<usize>, ci: Vec<u32>, v: Vec<f32>| Csr::new(r, c, rp, ci, v).unwrap_err();
+    assert_eq!(
+        e(2, 2, vec![], vec![], vec![]),
+        RowPtrLength { nrows: 2, found: 0 }
+    );
+    assert_eq!(
+        e(0, 0, vec![], vec![], vec![]),
+        RowPtrLength { nrows: 0, found: 0 }
+    );
+    assert_eq!(
+        e(2, 2, vec![0, 1], vec![0], vec![1.0]),
+        RowPtrLength { nrows: 2, found: 2 }
+    );
+    assert_eq!(
+        e(usize::MAX >> 40, 2, vec![0, 0], vec![], vec![]),
+        RowPtrLength {
+            nrows: usize::MAX >> 40,
+            found: 2
+        }
+    );
+    assert_eq!(
+        e(2, 2, vec![1, 1, 1], vec![0], vec![1.0]),
+        RowPtrStart { found: 1 }
+    );
+    assert_eq!(
+        e(3, 2, vec![0, 2, 1, 2], vec![0, 1], vec![1.0, 2.0]),
+        RowPtrDecreasing {
+            index: 2,
+            prev: 2,
+            next: 1
+        }
+    );
+    assert_eq!(
+        e(2, 2, vec![0, 1, 3], vec![0, 1], vec![1.0, 2.0]),
+        RowPtrEnd {
+            nrows: 2,
+            last: 3,
+            nnz: 2
+        }
+    );
+    assert_eq!(
+        e(2, 2, vec![0, 1, 1], vec![0, 1], vec![1.0, 2.0]),
+        RowPtrEnd {
+            nrows: 2,
+            last: 1,
+            nnz: 2
+        }
+    );
+    assert_eq!(
+        e(2, 2, vec![0, 1, 2], vec![0, 1], vec![1.0]),
+        LengthMismatch {
+            col_idx: 2,
+            values: 1
+        }
+    );
+    assert_eq!(
+        e(2, 3, vec![0, 1, 3], vec![0, 1, 3], vec![1.0; 3]),
+        ColumnOutOfRange {
+            position: 2,
+            column: 3,
+            ncols: 3
+        }
+    );
+    assert_eq!(
+        e(1, 0, vec![0, 1], vec![0], vec![1.0]),
+        ColumnOutOfRange {
+            position: 0,
+            column: 0,
+            ncols: 0
+        }
+    );
+    assert_eq!(
+        e(1, usize::MAX, vec![0, 0], vec![], vec![]),
+        TooManyColumns {
+            ncols: usize::MAX,
+            max: 1 << 32
+        }
+    );
+    assert_eq!(
+        e((1 << 32) + 1, 1, vec![0, 0], vec![], vec![]),
+        TooManyRows {
+            nrows: (1 << 32) + 1,
+            max: 1 << 32
+        }
+    );
+    // The messages name the offending values.
+    let msg = e(3, 2, vec![0, 2, 1, 2], vec![0, 1], vec![1.0, 2.0]).to_string();
+    assert!(
+        msg.contains("index 2") && msg.contains("row_ptr[1] = 2"),
+        "{msg}"
+    );
+    let msg = e(2, 3, vec![0, 1, 3], vec![0, 1, 7], vec![1.0; 3]).to_string();
+    assert!(
+        msg.contains("7") && msg.contains("position 2") && msg.contains("3 columns"),
+        "{msg}"
+    );
+}
+
+#[test]
+fn malformed_sign_csr_rejected_with_specific_errors() {
+    use CsrError::*;
+    let e = |r, c, rp: Vec<usize>, en: Vec<u32>| SignCsr::new(r, c, rp, en).unwrap_err();
+    assert_eq!(e(1, 1, vec![], vec![]), RowPtrLength { nrows: 1, found: 0 });
+    assert_eq!(e(1, 1, vec![2, 2], vec![0, 0]), RowPtrStart { found: 2 });
+    assert_eq!(
+        e(2, 1, vec![0, 1, 0], vec![0]),
+        RowPtrDecreasing {
+            index: 2,
+            prev: 1,
+            next: 0
+        }
+    );
+    assert_eq!(
+        e(1, 1, vec![0, 1], vec![0, 0]),
+        RowPtrEnd {
+            nrows: 1,
+            last: 1,
+            nnz: 2
+        }
+    );
+    assert_eq!(
+        e(1, 4, vec![0, 2], vec![1, 4 | SIGN_BIT]),
+        ColumnOutOfRange {
+            position: 1,
+            column: 4,
+            ncols: 4
+        }
+    );
+    assert_eq!(
+        e(1, (1 << 31) + 1, vec![0, 0], vec![]),
+        TooManyColumns {
+            ncols: (1 << 31) + 1,
+            max: 1 << 31
+        }
+    );
+    assert_eq!(
+        e((1 << 31) + 1, 1, vec![0, 0], vec![]),
+        TooManyRows {
+            nrows: (1 << 31) + 1,
+            max: 1 << 31
+        }
+    );
+    // ncols = 2^31 exactly is allowed.
+    assert!(SignCsr::new(1, 1 << 31, vec![0, 1], vec![(1 << 31) - 1]).is_ok());
+}
+
+/// A very sparse random D×d matrix (density 1/√D, ±1 values), big enough to run in parallel.
+fn very_sparse(nrows: usize, ncols: usize, seed: u64) -> (Vec<usize>, Vec<u32>, Vec<f32>) {
+    let mut g = rng::from_seed(seed);
+    let p = 1.0 / (nrows as f64).sqrt();
+    let (mut rp, mut ci, mut v) = (vec![0usize], Vec::new(), Vec::new());
+    for _ in 0..nrows {
+        for c in 0..ncols {
+            if rng::uniform_f64(&mut g) < p {
+                ci.push(c as u32);
+                v.push(rng::sign(&mut g) * (1.0 + rng::uniform_f64(&mut g) as f32));
+            }
+        }
+        rp.push(ci.len());
+    }
+    (rp, ci, v)
+}
+
+#[test]
+fn same_bits_with_one_and_two_threads() {
+    let (nrows, ncols) = (60_013, 401);
+    let (rp, ci, v) = very_sparse(nrows, ncols, 42);
+    assert!(ci.len() + nrows > intrinsic_dim::kernels::spmv::PAR_MIN_WORK);
+    let ent: Vec<u32> = ci
+        .iter()
+        .zip(&v)
+        .map(|(&c, &x)| if x < 0.0 { c | SIGN_BIT } else { c })
+        .collect();
+    let a = Csr::new(nrows, ncols, rp.clone(), ci, v).unwrap();
+    let s = SignCsr::new(nrows, ncols, rp, ent).unwrap();
+    let st = s.transpose();
+    let x = vector(ncols, 1);
+    let xt = vector(nrows, 2);
+    let y0 = vector(nrows, 3);
+    let run = || {
+        let mut y = vec![0.0; nrows];
+        a.mul_vec(&x, &mut y);
+        let mut ya = y0.clone();
+        a.mul_vec_add(&x, &mut ya);
+        let mut yt = vec![0.0; ncols];
+        a.mul_t_vec(&xt, &mut yt);
+        let mut ys = y0.clone();
+        s.mul_vec_add(&x, &mut ys);
+        let mut yst = vec![0.0; ncols];
+        st.mul_vec(&xt, &mut yst);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        (
+            bits(&y),
+            bits(&ya),
+            bits(&yt),
+            bits(&ys),
+            bits(&yst),
+            y,
+            yt,
+            yst,
+        )
+    };
+    let one = rayon::ThreadPoolBuilder::new()
+        .num_threads(1)
+        .build()
+        .unwrap()
+        .install(run);
+    let two = rayon::ThreadPoolBuilder::new()
+        .num_threads(2)
+        .build()
+        .unwrap()
+        .install(run);
+    assert!(
+        one.0 == two.0,
+        "Csr::mul_vec differs between 1 and 2 threads"
+    );
+    assert!(one.1 == two.1, "Csr::mul_vec_add differs");
+    assert!(one.2 == two.2, "Csr::mul_t_vec differs");
+    assert!(one.3 == two.3, "SignCsr::mul_vec_add differs");
+    assert!(one.4 == two.4, "SignCsr transpose mul_vec differs");
+
+    // And the parallel results are right (against the scalar references).
+    let mut want = vec![0.0; nrows];
+    a.mul_vec_reference(&x, &mut want);
+    for (i, (&g, &w)) in two.5.iter().zip(&want).enumerate() {
+        assert!(
+            (g - w).abs() <= 1e-5 * (w.abs() + 1.0),
+            "row {i}: {g} vs {w}"
+        );
+    }
+    let mut want_t = vec![0.0; ncols];
+    a.mul_t_vec_reference(&xt, &mut want_t);
+    for (i, (&g, &w)) in two.6.iter().zip(&want_t).enumerate() {
+        assert!((g - w).abs() <= 2e-2, "col {i}: {g} vs {w}");
+    }
+    let mut want_st = vec![0.0; ncols];
+    st.mul_vec_reference(&xt, &mut want_st);
+    for (i, (&g, &w)) in two.7.iter().zip(&want_st).enumerate() {
+        assert!((g - w).abs() <= 2e-2, "col {i}: {g} vs {w}");
+    }
+}
