@@ -357,7 +357,7 @@ fn invalid_options() {
         ),
     ];
     for (cfg, option) in cases {
-        let e = data::load(&cfg).err().expect("expected an error");
+        let e = data::load(&cfg).expect_err("expected an error");
         assert!(matches!(e, DataError::Config { .. }), "{e:?}");
         assert_names(&e, option);
     }

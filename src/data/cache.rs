@@ -316,8 +316,8 @@ pub fn ensure_cached(
     let side_path = sub.join(format!("{name}.meta"));
     let (src_size, src_mtime, _) = identity(gz).map_err(io_err(gz, "inspect"))?;
 
-    if let Some(side) = fs::read(&side_path).ok().and_then(|b| Sidecar::parse(&b)) {
-        if let Some(ok) = check_cached(
+    if let Some(side) = fs::read(&side_path).ok().and_then(|b| Sidecar::parse(&b))
+        && let Some(ok) = check_cached(
             &side,
             gz,
             &cached,
@@ -325,13 +325,13 @@ pub fn ensure_cached(
             expected_gz.as_deref(),
             expected_raw.as_deref(),
             verify,
-        )? {
-            if ok != side {
-                // Best effort: a failure to refresh only costs a re-hash next time.
-                let _ = write_atomic(&side_path, ok.encode().as_bytes());
-            }
-            return Ok(cached);
+        )?
+    {
+        if ok != side {
+            // Best effort: a failure to refresh only costs a re-hash next time.
+            let _ = write_atomic(&side_path, ok.encode().as_bytes());
         }
+        return Ok(cached);
     }
     extract(
         gz,
@@ -422,15 +422,15 @@ fn extract(
 ) -> Result<(), DataError> {
     let compressed = fs::read(gz).map_err(io_err(gz, "read"))?;
     let src_sha = hex(&Sha256::digest(&compressed));
-    if let Some((want, sums)) = expected_gz {
-        if want != src_sha {
-            return Err(DataError::Checksum {
-                path: gz.to_path_buf(),
-                sums: sums.to_path_buf(),
-                expected: want.to_string(),
-                actual: src_sha,
-            });
-        }
+    if let Some((want, sums)) = expected_gz
+        && want != src_sha
+    {
+        return Err(DataError::Checksum {
+            path: gz.to_path_buf(),
+            sums: sums.to_path_buf(),
+            expected: want.to_string(),
+            actual: src_sha,
+        });
     }
     let tmp = temp_sibling(cached);
     let result = (|| {
@@ -470,15 +470,15 @@ fn extract(
             .map_err(|e| io_err(&tmp, "write the decompressed cache file")(e.into_error()))?;
         file.sync_all().map_err(io_err(&tmp, "flush"))?;
         drop(file);
-        if let Some((want, sums)) = expected_raw {
-            if want != sha {
-                return Err(DataError::Checksum {
-                    path: gz.to_path_buf(),
-                    sums: sums.to_path_buf(),
-                    expected: want.to_string(),
-                    actual: sha,
-                });
-            }
+        if let Some((want, sums)) = expected_raw
+            && want != sha
+        {
+            return Err(DataError::Checksum {
+                path: gz.to_path_buf(),
+                sums: sums.to_path_buf(),
+                expected: want.to_string(),
+                actual: sha,
+            });
         }
         fs::rename(&tmp, cached).map_err(io_err(cached, "rename the decompressed file into"))?;
         Ok(sha)

@@ -182,7 +182,7 @@ pub fn encode_labels(labels: &[u8]) -> Vec<u8> {
 pub fn encode_images(rows: usize, cols: usize, pixels: &[u8]) -> Vec<u8> {
     let per = rows * cols;
     assert!(
-        per > 0 && pixels.len() % per == 0,
+        per > 0 && pixels.len().is_multiple_of(per),
         "pixels not a whole number of images"
     );
     let count = u32::try_from(pixels.len() / per).expect("too many images");

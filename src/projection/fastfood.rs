@@ -18,7 +18,7 @@ const MIN_GROUP_LEN: usize = 8192;
 /// The Walsh–Hadamard entry H_L(a, b) = (−1)^popcount(a & b) (Sylvester order).
 #[inline]
 fn hadamard(a: usize, b: usize) -> f32 {
-    if (a & b).count_ones() % 2 == 0 {
+    if (a & b).count_ones().is_multiple_of(2) {
         1.0
     } else {
         -1.0
