@@ -49,6 +49,8 @@ enum Command {
     Export(ExportCmd),
     /// The toy problem of intrinsic dimension 10: θ ∈ R^1000, 10 group sums to match.
     Toy(ToyCmd),
+    /// Time the three projections over a grid of (D, d), fit slopes, write an SVG plot.
+    BenchProjections(intrinsic_dim::projection::scaling::BenchArgs),
 }
 
 /// Dataset flags shared by train, sweep and eval.
@@ -364,6 +366,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Eval(c)) => cmd_eval(c),
         Some(Command::Export(c)) => cmd_export(c),
         Some(Command::Toy(c)) => cmd_toy(c),
+        Some(Command::BenchProjections(args)) => intrinsic_dim::projection::scaling::cli(&args),
     }
 }
 
