@@ -33,7 +33,8 @@
 //! The reader never panics: every malformed input is a [`CheckpointError`]
 //! that says what is wrong. Checks, in order: length, magic, version,
 //! structure and total size, checksum, then meaning (projection code,
-//! d ≤ D, model name, D = the model's parameter count, finite values).
+//! d ≤ D, model name in its canonical spelling, D = the model's parameter
+//! count, finite values). Every accepted file re-encodes to the same bytes.
 
 use std::path::Path;
 
@@ -302,6 +303,11 @@ impl Checkpoint {
             c => return Err(CheckpointError::Projection(c)),
         };
         let pixel_shuffle_seed = match flag {
+            0 if pixel_seed != 0 => {
+                return Err(CheckpointError::Values(format!(
+                    "pixel-shuffle seed {pixel_seed} recorded without the pixel-shuffle flag"
+                )));
+            }
             0 => None,
             1 => Some(pixel_seed),
             f => return Err(CheckpointError::Flag(f)),
@@ -321,6 +327,12 @@ impl Checkpoint {
             name: name.clone(),
             reason: e.to_string(),
         })?;
+        if arch.name() != name {
+            return Err(CheckpointError::Model {
+                reason: format!("not the canonical spelling; idim writes {:?}", arch.name()),
+                name,
+            });
+        }
         let actual = Network::new(&arch, 1)
             .map_err(|e| CheckpointError::Model {
                 name: name.clone(),

@@ -278,6 +278,17 @@ fn unknown_model_projection_and_bad_values_are_errors() {
     let e = Checkpoint::from_bytes(&b).unwrap_err();
     assert!(matches!(e, CheckpointError::Model { .. }), "{e}");
     assert!(e.to_string().contains("zzz:32"));
+    // "MLP:32" parses (case-insensitively) but is not the canonical spelling.
+    let mut b = good.clone();
+    b[14..17].copy_from_slice(b"MLP");
+    reseal(&mut b);
+    let e = Checkpoint::from_bytes(&b).unwrap_err();
+    assert!(e.to_string().contains("canonical"), "{e}");
+    // A pixel seed without the flag.
+    let mut b = good.clone();
+    b[o + 34] = 1;
+    reseal(&mut b);
+    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Values(_))));
     let mut b = good.clone();
     b[14] = 0xff;
     reseal(&mut b);
@@ -366,7 +377,10 @@ proptest! {
         let c = cut.min(b.len());
         let _ = Checkpoint::from_bytes(&b[..b.len() - c]);
         reseal(&mut b);
-        let _ = Checkpoint::from_bytes(&b);
+        if let Ok(ck) = Checkpoint::from_bytes(&b) {
+            // Whatever is accepted re-encodes to exactly the same bytes.
+            prop_assert_eq!(ck.to_bytes(), b);
+        }
     }
 
     #[test]
