@@ -288,7 +288,10 @@ fn unknown_model_projection_and_bad_values_are_errors() {
     let mut b = good.clone();
     b[o + 34] = 1;
     reseal(&mut b);
-    assert!(matches!(Checkpoint::from_bytes(&b), Err(CheckpointError::Values(_))));
+    assert!(matches!(
+        Checkpoint::from_bytes(&b),
+        Err(CheckpointError::Values(_))
+    ));
     let mut b = good.clone();
     b[14] = 0xff;
     reseal(&mut b);

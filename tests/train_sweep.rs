@@ -133,7 +133,7 @@ fn summary_reports_both_baselines_and_d_int100() {
     assert_eq!(g.measured100.as_ref().unwrap().dim, Some(600));
     let text = results::render_table(g);
     assert!(text.contains("measured baseline") && text.contains("global baseline 1"));
-    let json = results::summary_json(&[g.clone()], rows.len());
+    let json = results::summary_json(std::slice::from_ref(g), rows.len());
     assert!(json.contains("\"d_int90_measured\": {\"threshold\": 0.882"));
     // A global headline of 0.95 moves the threshold to 0.855 → d = 300 still, 200 misses (0.851).
     let g = &summarise(&rows, Baseline::Global(0.95))[0];

@@ -233,7 +233,7 @@ impl TrainConfig {
                         ));
                     }
                 }
-                if !(eps > 0.0) {
+                if eps.is_nan() || eps <= 0.0 {
                     return Err(TrainError::config("eps", format!("{eps} must be > 0")));
                 }
             }

@@ -33,11 +33,10 @@ pub const DEFAULT_DIMS: &str = "100:1500:100";
 pub const DEFAULT_BASELINE_LR: f32 = 1e-3;
 
 /// The default subspace-run template of `idim sweep`: fc, Fastfood, Adam
-/// (lr 1e-2), batch 128, no L2, 3 epochs.
+/// (lr 1e-2, β = 0.9, 0.999), batch 128, no L2, 10 epochs (the schedule
+/// that reaches ≈ 90 % at fc d = 750, as the paper's 100 epochs at lr 1e-3 do).
 pub fn default_template() -> TrainConfig {
-    let mut t = TrainConfig::default_subspace();
-    t.epochs = 3;
-    t
+    TrainConfig::default_subspace()
 }
 
 /// Parses a list of subspace dimensions: comma-separated items, each a
