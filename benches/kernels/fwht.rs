@@ -39,7 +39,7 @@ pub fn bench(c: &mut Criterion) {
                 }
             })
         });
-        if (k - EXPONENTS.start()) % REFERENCE_EVERY == 0 {
+        if (k - EXPONENTS.start()).is_multiple_of(REFERENCE_EVERY) {
             let mut x = input(n);
             group.bench_with_input(BenchmarkId::new("reference", n), &n, |b, _| {
                 b.iter(|| {

@@ -61,7 +61,7 @@ pub fn fwht_rows(data: &mut [f32], n: usize) {
         "fwht_rows: row length {n} is not a power of two"
     );
     assert!(
-        data.len() % n == 0,
+        data.len().is_multiple_of(n),
         "fwht_rows: {} is not a multiple of {n}",
         data.len()
     );
