@@ -378,3 +378,44 @@ fn fuzz_corpus_replays_without_panic() {
     }
     assert!(n >= 10, "only {n} corpus files in {}", corpus.display());
 }
+
+#[test]
+fn checksum_lists_and_sidecars_parse() {
+    use intrinsic_dim::data::cache::{Sidecar, parse_sums};
+    let h = "ab".repeat(32);
+    let text = format!("# comment\n\n{h}  a.gz\r\n{}  *b\n", h.to_uppercase());
+    let sums = parse_sums(text.as_bytes()).unwrap();
+    assert_eq!(sums.len(), 2);
+    assert_eq!(sums["a.gz"], h);
+    assert_eq!(sums["b"], h);
+    assert_eq!(parse_sums(format!("{h}  a\nshort  b\n").as_bytes()), Err(2));
+    let s = Sidecar {
+        src_size: 1,
+        src_mtime: 2,
+        src_sha: h.clone(),
+        size: 3,
+        mtime: u128::MAX,
+        ino: 5,
+        sha: h.clone(),
+    };
+    assert_eq!(Sidecar::parse(s.encode().as_bytes()), Some(s.clone()));
+    // Any line missing or damaged ⇒ not trusted.
+    let enc = s.encode();
+    for skip in 1..8 {
+        let partial: String = enc
+            .lines()
+            .enumerate()
+            .filter(|&(i, _)| i != skip)
+            .map(|(_, l)| format!("{l}\n"))
+            .collect();
+        assert_eq!(
+            Sidecar::parse(partial.as_bytes()),
+            None,
+            "without line {skip}"
+        );
+    }
+    assert_eq!(
+        Sidecar::parse(enc.replace("size=3", "size=x").as_bytes()),
+        None
+    );
+}

@@ -31,17 +31,22 @@ pub fn standardise(p: u8) -> f32 {
 pub fn fill_row(img: &[u8], perm: Option<&[u16]>, out: &mut [f32]) {
     let img: &[u8; IMAGE_LEN] = img.try_into().expect("image must be 784 bytes");
     let out: &mut [f32; IMAGE_LEN] = out.try_into().expect("row must be 784 floats");
-    match perm {
-        None => {
-            for (o, &p) in out.iter_mut().zip(img.iter()) {
-                *o = standardise(p);
-            }
+    let convert = |img: &[u8; IMAGE_LEN], out: &mut [f32; IMAGE_LEN]| {
+        for (o, &p) in out.iter_mut().zip(img.iter()) {
+            *o = standardise(p);
         }
+    };
+    match perm {
+        None => convert(img, out),
         Some(perm) => {
+            // Gather the bytes first (cheap scalar byte moves), then convert
+            // with the vectorised contiguous loop.
             let perm: &[u16; IMAGE_LEN] = perm.try_into().expect("permutation must be 784 long");
-            for (o, &j) in out.iter_mut().zip(perm.iter()) {
-                *o = standardise(img[j as usize]);
+            let mut tmp = [0u8; IMAGE_LEN];
+            for (t, &j) in tmp.iter_mut().zip(perm.iter()) {
+                *t = img[j as usize];
             }
+            convert(&tmp, out)
         }
     }
 }

@@ -426,11 +426,17 @@ impl Split {
             x.len() >= n * IMAGE_LEN && y.len() >= n,
             "batch buffers too short"
         );
-        for ((&i, row), label) in indices
+        for (k, ((&i, row), label)) in indices
             .iter()
             .zip(x.chunks_exact_mut(IMAGE_LEN))
             .zip(y.iter_mut())
+            .enumerate()
         {
+            // Random order over a 47 MB mapping: fetch an image two rows
+            // ahead so its cache and TLB misses overlap the current row.
+            if let Some(&ahead) = indices.get(k + PREFETCH_ROWS) {
+                prefetch(self.image(ahead as usize));
+            }
             self.fill_row(i as usize, row);
             *label = self.labels[i as usize];
         }
@@ -455,6 +461,29 @@ impl Split {
         }
         n
     }
+}
+
+/// How many rows ahead [`Split::fill_indices`] prefetches.
+const PREFETCH_ROWS: usize = 2;
+
+/// Hint the CPU to bring `bytes` into cache (no effect on results).
+#[inline]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    for line in (0..bytes.len())
+        .step_by(64)
+        .chain(std::iter::once(bytes.len().saturating_sub(1)))
+    {
+        // SAFETY: a prefetch has no architectural effect and the address
+        // lies inside `bytes`.
+        unsafe {
+            std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+                bytes.as_ptr().add(line) as *const i8,
+            )
+        };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// The loaded dataset.
