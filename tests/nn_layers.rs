@@ -344,3 +344,21 @@ fn flatten_is_the_cnhw_to_nchw_permutation_and_backward_its_inverse() {
     flatten_backward(n, c, hw, &y, &mut back);
     assert_eq!(back, x);
 }
+
+#[test]
+fn gemm_abt_rows_matches_naive_dot_products() {
+    use intrinsic_dim::nn::conv::gemm_abt_rows;
+    for (m, n, k) in [(6, 25, 37), (16, 150, 64), (1, 1, 5), (5, 9, 16), (4, 4, 0)] {
+        let a = randn(50, m * k, 1.0);
+        let b = randn(51, n * k, 1.0);
+        let mut c = vec![f32::NAN; m * n];
+        gemm_abt_rows(m, n, k, &a, &b, &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k).map(|p| a[i * k + p] as f64 * b[j * k + p] as f64).sum();
+                // k ≤ 64 products of O(1) values: f32 error ≲ 64·2⁻²⁴·8 ≈ 3e-5.
+                assert!((c[i * n + j] as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()), "({m},{n},{k}) [{i}][{j}]");
+            }
+        }
+    }
+}

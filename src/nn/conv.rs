@@ -19,6 +19,7 @@
 
 use super::gemm;
 use crate::kernels::gemm::Trans;
+use wide::f32x16;
 
 /// Shape of a valid, stride-1 convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +68,7 @@ impl ConvShape {
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
     let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
     let np = n * oh * ow;
@@ -94,6 +96,7 @@ pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
     let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
     let np = n * oh * ow;
@@ -125,6 +128,7 @@ pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
 /// # Panics
 /// If a slice is shorter than its shape (`w`: K·C·k², `b`: K, `col`:
 /// [`ConvShape::col_len`], `y`: n·K·oh·ow).
+#[inline(never)]
 pub fn conv_forward(
     s: &ConvShape,
     n: usize,
@@ -164,6 +168,7 @@ pub fn conv_forward(
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_backward(
     s: &ConvShape,
@@ -179,21 +184,8 @@ pub fn conv_backward(
     let (kk, pp) = (s.out_c, s.patch());
     assert!(col.len() >= pp * np && w.len() >= kk * pp && dy.len() >= kk * np);
     assert!(dw.len() >= kk * pp && db.len() >= kk);
-    gemm(
-        Trans::No,
-        Trans::Yes,
-        kk,
-        pp,
-        np,
-        1.0,
-        dy,
-        np,
-        col,
-        np,
-        0.0,
-        dw,
-        pp,
-    );
+    // dW = dY·colᵀ: row-by-row dot products (see gemm_abt_rows).
+    gemm_abt_rows(kk, pp, np, dy, col, dw);
     for (d, row) in db[..kk].iter_mut().zip(dy[..kk * np].chunks_exact(np)) {
         *d = row.iter().sum();
     }
@@ -223,6 +215,7 @@ pub fn conv_backward(
 ///
 /// # Panics
 /// If a slice is shorter than n·C·hw.
+#[inline(never)]
 pub fn flatten_forward(n: usize, c: usize, hw: usize, x: &[f32], y: &mut [f32]) {
     assert!(x.len() >= n * c * hw && y.len() >= n * c * hw);
     for ch in 0..c {
@@ -236,11 +229,66 @@ pub fn flatten_forward(n: usize, c: usize, hw: usize, x: &[f32], y: &mut [f32]) 
 ///
 /// # Panics
 /// If a slice is shorter than n·C·hw.
+#[inline(never)]
 pub fn flatten_backward(n: usize, c: usize, hw: usize, dy: &[f32], dx: &mut [f32]) {
     assert!(dx.len() >= n * c * hw && dy.len() >= n * c * hw);
     for ch in 0..c {
         for e in 0..n {
             dx[(ch * n + e) * hw..][..hw].copy_from_slice(&dy[(e * c + ch) * hw..][..hw]);
+        }
+    }
+}
+
+/// Rows of the register tile of [`gemm_abt_rows`] (TILE×TILE dot products at once).
+const TILE: usize = 4;
+
+/// C ← A·Bᵀ (overwritten) for A m×k and B n×k, both row-major with
+/// contiguous rows: C[i][j] = Σ_p A[i][p]·B[j][p]. O(m·n·k).
+///
+/// The convolution's dW = dY·colᵀ has this shape with tiny m, n (channels,
+/// patch size) and a long k (n·oh·ow), where a packed SGEMM would spend its
+/// time gathering colᵀ into k-major panels. Here every operand row is read
+/// contiguously: a TILE×TILE block of dot products keeps TILE² 16-lane
+/// accumulators in registers (2·TILE loads per TILE² FMAs); each dot product
+/// is summed lane-wise over k in a fixed order, then across lanes, then the
+/// k mod 16 tail — the same order whatever the thread count.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline(never)]
+pub fn gemm_abt_rows(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let kv = k / 16 * 16;
+    let load = |s: &[f32], p: usize| f32x16::from(<[f32; 16]>::try_from(&s[p..p + 16]).unwrap());
+    for i0 in (0..m).step_by(TILE) {
+        let mi = TILE.min(m - i0);
+        // Rows past the edge repeat the last real row (computed, never stored).
+        let ar: [&[f32]; TILE] = std::array::from_fn(|r| &a[(i0 + r.min(mi - 1)) * k..][..k]);
+        for j0 in (0..n).step_by(TILE) {
+            let nj = TILE.min(n - j0);
+            let br: [&[f32]; TILE] = std::array::from_fn(|r| &b[(j0 + r.min(nj - 1)) * k..][..k]);
+            let mut acc = [[f32x16::ZERO; TILE]; TILE];
+            for p in (0..kv).step_by(16) {
+                let av: [f32x16; TILE] = std::array::from_fn(|r| load(ar[r], p));
+                let bv: [f32x16; TILE] = std::array::from_fn(|r| load(br[r], p));
+                for r in 0..TILE {
+                    for s in 0..TILE {
+                        acc[r][s] = av[r].mul_add(bv[s], acc[r][s]);
+                    }
+                }
+            }
+            for r in 0..mi {
+                for s in 0..nj {
+                    let mut v = acc[r][s].reduce_add();
+                    for p in kv..k {
+                        v += ar[r][p] * br[s][p];
+                    }
+                    c[(i0 + r) * n + j0 + s] = v;
+                }
+            }
         }
     }
 }
