@@ -145,21 +145,8 @@ pub fn conv_forward(
     for (row, &bias) in y[..kk * np].chunks_exact_mut(np).zip(b) {
         row.fill(bias);
     }
-    gemm(
-        Trans::No,
-        Trans::No,
-        kk,
-        np,
-        pp,
-        1.0,
-        w,
-        pp,
-        col,
-        np,
-        1.0,
-        y,
-        np,
-    );
+    // Y += W·col with the long n·oh·ow axis vectorised and col read in place.
+    gemm_small_m(kk, np, pp, w, pp, 1, col, y);
 }
 
 /// Backward of [`conv_forward`]: dW ← dY·colᵀ and db ← Σ_cols dY
@@ -288,6 +275,65 @@ pub fn gemm_abt_rows(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut
                     }
                     c[(i0 + r) * n + j0 + s] = v;
                 }
+            }
+        }
+    }
+}
+
+/// Rows of C per block in [`gemm_small_m`].
+const MB: usize = 8;
+
+/// C += A·B (C m×n and B k×n row-major with row length n; A(i, r) =
+/// `a[i·ars + r·acs]`, so A may be stored either way round). O(m·n·k).
+///
+/// For products with a small m and k and a long n — the convolution's
+/// W·col, m = output channels — where a packed SGEMM would copy all of B
+/// into panels and pad m to its micro-kernel height. Here B is streamed in
+/// place: an MB × 32 block of C lives in 2·MB 16-lane registers, each k step
+/// loads 2 vectors of B and broadcasts MB values of A. Each C element is
+/// accumulated over r = 0..k in order (a fixed order).
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline(never)]
+pub fn gemm_small_m(m: usize, n: usize, k: usize, a: &[f32], ars: usize, acs: usize, b: &[f32], c: &mut [f32]) {
+    assert!(b.len() >= k * n && c.len() >= m * n);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(a.len() > (m - 1) * ars + (k - 1) * acs);
+    let nv = n / 32 * 32;
+    let load = |s: &[f32], p: usize| f32x16::from(<[f32; 16]>::try_from(&s[p..p + 16]).unwrap());
+    for i0 in (0..m).step_by(MB) {
+        let mi = MB.min(m - i0);
+        // Rows past the edge repeat the last real row (computed, never stored).
+        let rows: [usize; MB] = std::array::from_fn(|r| i0 + r.min(mi - 1));
+        for j in (0..nv).step_by(32) {
+            let mut acc: [[f32x16; 2]; MB] =
+                std::array::from_fn(|r| [load(c, rows[r] * n + j), load(c, rows[r] * n + j + 16)]);
+            for p in 0..k {
+                let b0 = load(b, p * n + j);
+                let b1 = load(b, p * n + j + 16);
+                for r in 0..MB {
+                    let av = f32x16::splat(a[rows[r] * ars + p * acs]);
+                    acc[r][0] = av.mul_add(b0, acc[r][0]);
+                    acc[r][1] = av.mul_add(b1, acc[r][1]);
+                }
+            }
+            for (r, v) in acc.iter().enumerate().take(mi) {
+                let o = (i0 + r) * n + j;
+                c[o..o + 16].copy_from_slice(v[0].as_array());
+                c[o + 16..o + 32].copy_from_slice(v[1].as_array());
+            }
+        }
+        for r in 0..mi {
+            let i = i0 + r;
+            for j in nv..n {
+                let mut v = c[i * n + j];
+                for p in 0..k {
+                    v = a[i * ars + p * acs].mul_add(b[p * n + j], v);
+                }
+                c[i * n + j] = v;
             }
         }
     }
