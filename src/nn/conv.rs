@@ -19,7 +19,7 @@
 
 use super::gemm;
 use crate::kernels::gemm::Trans;
-use wide::f32x16;
+use wide::{f32x8, f32x16};
 
 /// Shape of a valid, stride-1 convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -83,7 +83,7 @@ pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
                     let xp = &x[(c * n + e) * plane..(c * n + e + 1) * plane];
                     for oy in 0..oh {
                         let src = &xp[(oy + ky) * s.in_w + kx..][..ow];
-                        row[(e * oh + oy) * ow..][..ow].copy_from_slice(src);
+                        copy_run(&mut row[(e * oh + oy) * ow..][..ow], src);
                     }
                 }
             }
@@ -112,9 +112,7 @@ pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
                     let dxp = &mut dx[(c * n + e) * plane..(c * n + e + 1) * plane];
                     for oy in 0..oh {
                         let dst = &mut dxp[(oy + ky) * s.in_w + kx..][..ow];
-                        for (d, &g) in dst.iter_mut().zip(&row[(e * oh + oy) * ow..][..ow]) {
-                            *d += g;
-                        }
+                        add_run(dst, &row[(e * oh + oy) * ow..][..ow]);
                     }
                 }
             }
@@ -336,5 +334,50 @@ pub fn gemm_small_m(m: usize, n: usize, k: usize, a: &[f32], ars: usize, acs: us
                 c[i * n + j] = v;
             }
         }
+    }
+}
+
+/// dst ← src for the short runs (ow values) of im2col, in 16- and 8-lane
+/// pieces: a `memcpy` call per 8–24 values costs more than the copy. O(len).
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 16 <= n {
+        let v = f32x16::from(<[f32; 16]>::try_from(&src[i..i + 16]).unwrap());
+        dst[i..i + 16].copy_from_slice(v.as_array());
+        i += 16;
+    }
+    if i + 8 <= n {
+        let v = f32x8::from(<[f32; 8]>::try_from(&src[i..i + 8]).unwrap());
+        dst[i..i + 8].copy_from_slice(v.as_array());
+        i += 8;
+    }
+    for j in i..n {
+        dst[j] = src[j];
+    }
+}
+
+/// dst += src for the short runs of col2im, in 16- and 8-lane pieces. O(len).
+#[inline(always)]
+fn add_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 16 <= n {
+        let a = f32x16::from(<[f32; 16]>::try_from(&src[i..i + 16]).unwrap());
+        let d = f32x16::from(<[f32; 16]>::try_from(&dst[i..i + 16]).unwrap());
+        dst[i..i + 16].copy_from_slice((d + a).as_array());
+        i += 16;
+    }
+    if i + 8 <= n {
+        let a = f32x8::from(<[f32; 8]>::try_from(&src[i..i + 8]).unwrap());
+        let d = f32x8::from(<[f32; 8]>::try_from(&dst[i..i + 8]).unwrap());
+        dst[i..i + 8].copy_from_slice((d + a).as_array());
+        i += 8;
+    }
+    for j in i..n {
+        dst[j] += src[j];
     }
 }
