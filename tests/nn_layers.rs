@@ -355,9 +355,14 @@ fn gemm_abt_rows_matches_naive_dot_products() {
         gemm_abt_rows(m, n, k, &a, &b, &mut c);
         for i in 0..m {
             for j in 0..n {
-                let want: f64 = (0..k).map(|p| a[i * k + p] as f64 * b[j * k + p] as f64).sum();
+                let want: f64 = (0..k)
+                    .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
+                    .sum();
                 // k ≤ 64 products of O(1) values: f32 error ≲ 64·2⁻²⁴·8 ≈ 3e-5.
-                assert!((c[i * n + j] as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()), "({m},{n},{k}) [{i}][{j}]");
+                assert!(
+                    (c[i * n + j] as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "({m},{n},{k}) [{i}][{j}]"
+                );
             }
         }
     }
@@ -378,7 +383,9 @@ fn gemm_small_m_matches_naive_accumulation() {
             for i in 0..m {
                 for j in 0..n {
                     let want = c0[i * n + j] as f64
-                        + (0..k).map(|p| a[i * ars + p * acs] as f64 * b[p * n + j] as f64).sum::<f64>();
+                        + (0..k)
+                            .map(|p| a[i * ars + p * acs] as f64 * b[p * n + j] as f64)
+                            .sum::<f64>();
                     // k ≤ 150 products of O(1) values: f32 error ≲ 150·2⁻²⁴·12 ≈ 1e-4.
                     assert!(
                         (c[i * n + j] as f64 - want).abs() <= 3e-4 * (1.0 + want.abs()),

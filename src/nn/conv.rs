@@ -294,7 +294,16 @@ const MB: usize = 8;
 /// # Panics
 /// If a slice is shorter than its shape.
 #[inline(never)]
-pub fn gemm_small_m(m: usize, n: usize, k: usize, a: &[f32], ars: usize, acs: usize, b: &[f32], c: &mut [f32]) {
+pub fn gemm_small_m(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+) {
     assert!(b.len() >= k * n && c.len() >= m * n);
     if m == 0 || n == 0 || k == 0 {
         return;
