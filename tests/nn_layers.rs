@@ -10,6 +10,8 @@
 //! leaves room for f32 rounding only; any indexing or transposition bug
 //! gives errors of O(1).
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 mod nn_ref;
 
 use intrinsic_dim::nn::activation::{relu_backward, relu_forward};

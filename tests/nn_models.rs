@@ -2,6 +2,8 @@
 //! against an independent f64 reference model with finite differences,
 //! thread-count independence and evaluation.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 mod nn_ref;
 
 use intrinsic_dim::nn::{Arch, Network, NnError};

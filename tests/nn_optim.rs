@@ -2,6 +2,8 @@
 //! element by element (37 parameters: two 16-wide vector blocks plus a
 //! 5-element scalar tail), and against numbers worked out by hand.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use intrinsic_dim::train::optim::{Optimizer, OptimizerKind};
 
 fn values(seed: u64, n: usize) -> Vec<f32> {

@@ -294,6 +294,7 @@ const MB: usize = 8;
 /// # Panics
 /// If a slice is shorter than its shape.
 #[inline(never)]
+#[allow(clippy::too_many_arguments)]
 pub fn gemm_small_m(
     m: usize,
     n: usize,
@@ -363,9 +364,7 @@ fn copy_run(dst: &mut [f32], src: &[f32]) {
         dst[i..i + 8].copy_from_slice(v.as_array());
         i += 8;
     }
-    for j in i..n {
-        dst[j] = src[j];
-    }
+    dst[i..].copy_from_slice(&src[i..]);
 }
 
 /// dst += src for the short runs of col2im, in 16- and 8-lane pieces. O(len).
