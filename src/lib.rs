@@ -26,6 +26,7 @@ pub mod data;
 pub mod fsutil;
 pub mod kernels;
 pub mod nn;
+pub mod plot;
 pub mod projection;
 pub mod rng;
 pub mod simd;

@@ -15,6 +15,8 @@ struct Cli {
 enum Command {
     /// Print the crate version, the SIMD path of this build and the thread count.
     Info,
+    /// Time the three projections over a grid of (D, d), fit slopes, write an SVG plot.
+    BenchProjections(intrinsic_dim::projection::scaling::BenchArgs),
 }
 
 fn main() {
@@ -24,6 +26,12 @@ fn main() {
             println!("intrinsic-dim {}", env!("CARGO_PKG_VERSION"));
             println!("simd path:      {}", SimdPath::of_build().name());
             println!("rayon threads:  {}", rayon::current_num_threads());
+        }
+        Command::BenchProjections(args) => {
+            if let Err(e) = intrinsic_dim::projection::scaling::cli(&args) {
+                eprintln!("error: {e:#}");
+                std::process::exit(1);
+            }
         }
     }
 }

@@ -1,0 +1,545 @@
+//! The Fastfood projection (Le, Sarlós, Smola 2013), stacked in blocks of L ≥ d
+//! so that it costs O(D·log d), with exactly unit columns.
+
+use rayon::prelude::*;
+
+use super::{DEFAULT_BUDGET_BYTES, Projection, ProjectionError, ProjectionKind, check_sizes};
+use crate::kernels::fwht::fwht;
+use crate::rng::{self, Stream};
+
+/// At most this many groups of blocks: the blocks are split into
+/// `ceil(nblocks / blocks_per_group)` groups with
+/// `blocks_per_group = max(ceil(nblocks / MAX_GROUPS), ceil(MIN_GROUP_LEN / L))`,
+/// a function of D and d only, never of the thread count.
+const MAX_GROUPS: usize = 64;
+/// A group holds at least this many rows of P (so a rayon task is not tiny).
+const MIN_GROUP_LEN: usize = 8192;
+
+/// The Walsh–Hadamard entry H_L(a, b) = (−1)^popcount(a & b) (Sylvester order).
+#[inline]
+fn hadamard(a: usize, b: usize) -> f32 {
+    if (a & b).count_ones().is_multiple_of(2) {
+        1.0
+    } else {
+        -1.0
+    }
+}
+
+/// A permutation index type: u16 when L ≤ 65536, u32 otherwise.
+trait PermIndex: Copy + Send + Sync + 'static {
+    fn idx(self) -> usize;
+    fn from_usize(i: usize) -> Self;
+}
+
+impl PermIndex for u16 {
+    #[inline]
+    fn idx(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    fn from_usize(i: usize) -> Self {
+        i as u16
+    }
+}
+
+impl PermIndex for u32 {
+    #[inline]
+    fn idx(self) -> usize {
+        self as usize
+    }
+    #[inline]
+    fn from_usize(i: usize) -> Self {
+        i as u32
+    }
+}
+
+/// All blocks' permutations, concatenated (block b at `b·L .. (b+1)·L`).
+enum Perm {
+    U16(Vec<u16>),
+    U32(Vec<u32>),
+}
+
+/// The sizes that fix the layout.
+#[derive(Clone, Copy, Debug)]
+struct Layout {
+    big_dim: usize,
+    small_dim: usize,
+    /// L = 2^⌈log2 d⌉.
+    l: usize,
+    /// ⌈D / L⌉.
+    nblocks: usize,
+    /// Rows of P in the last block (L if D is a multiple of L).
+    last_rows: usize,
+    /// u64 words of B bits per block: ⌈d / 64⌉.
+    b_words: usize,
+    blocks_per_group: usize,
+    ngroups: usize,
+    perm_bytes: usize,
+}
+
+impl Layout {
+    fn new(big_dim: usize, small_dim: usize) -> Option<Layout> {
+        let l = small_dim.checked_next_power_of_two()?;
+        let nblocks = big_dim.div_ceil(l);
+        let last_rows = big_dim - (nblocks - 1) * l;
+        let blocks_per_group = nblocks
+            .div_ceil(MAX_GROUPS)
+            .max(MIN_GROUP_LEN.div_ceil(l))
+            .min(nblocks);
+        Some(Layout {
+            big_dim,
+            small_dim,
+            l,
+            nblocks,
+            last_rows,
+            b_words: small_dim.div_ceil(64),
+            blocks_per_group,
+            ngroups: nblocks.div_ceil(blocks_per_group),
+            perm_bytes: if l <= 1 << 16 { 2 } else { 4 },
+        })
+    }
+
+    /// Scratch floats per group: two L-vectors and a partial d-vector.
+    fn scratch_per_group(&self) -> usize {
+        2 * self.l + self.small_dim
+    }
+
+    fn bytes(&self) -> Option<usize> {
+        let per_row = 4 + self.perm_bytes; // G as f32 + Π
+        let params = self
+            .nblocks
+            .checked_mul(self.l)?
+            .checked_mul(per_row)?
+            .checked_add(self.nblocks.checked_mul(self.b_words)?.checked_mul(8)?)?;
+        let scratch = self
+            .ngroups
+            .checked_mul(self.scratch_per_group())?
+            .checked_mul(4)?;
+        // scale and the scaled copy of x: 2·d floats.
+        params.checked_add(scratch)?.checked_add(8 * self.small_dim)
+    }
+}
+
+/// Bytes of a Fastfood projection (None on overflow). O(1).
+pub(crate) fn estimated_bytes(big_dim: usize, small_dim: usize) -> Option<usize> {
+    if small_dim == 0 || big_dim == 0 {
+        return Some(0);
+    }
+    Layout::new(big_dim, small_dim)?.bytes()
+}
+
+/// Fastfood: P = [M_0; M_1; …; M_{nb−1}] truncated to D rows, times a diagonal
+/// S on the d side, with
+///
+/// ```text
+/// M_b = H · G_b · Π_b · H · B_b        (each L×L, applied to θ_d zero-padded to L)
+/// L = 2^⌈log2 d⌉,  nb = ⌈D / L⌉
+/// ```
+///
+/// H is the unnormalised Walsh–Hadamard matrix ([`fwht`]), B_b a random ±1
+/// diagonal (only its first d entries matter), Π_b a random permutation
+/// ((Π·u)_i = u[π(i)]) and G_b an iid N(0,1) diagonal.
+///
+/// **Exact unit columns.** ‖H·G·Π·H·e_j‖² = L·‖G·Π·H·e_j‖² = L·Σ_i G_i², the
+/// same for every column of a full block. The truncated last block (r < L
+/// rows) has its own column norms, computed once at construction, by
+/// transforming either the d columns or the min(r, L−r) rows of that block
+/// (whichever is fewer; O(min(d, r, L−r)·L·log L)). S_jj = 1/‖column j of the
+/// stacked blocks‖ (norms summed in f64), so every column of P has norm 1 up
+/// to f32 rounding, and applying S costs d multiplications per call.
+///
+/// **Random draws** (bit-exact, any thread count): block b uses
+/// `rng::stream(seed, Stream::Fastfood, b)`, drawing in this order: d signs
+/// B_b[0..d] ([`rng::sign`]), then Π_b by [`rng::shuffle`] of the identity
+/// `0..L` (the same as [`rng::permutation`]), then G_b[0..L] ([`rng::normal`]
+/// rounded to f32).
+///
+/// **Memory.** Per row of the stacked blocks: 4 bytes of G, 2 bytes of Π
+/// (u16, when L ≤ 65536; 4 bytes otherwise), ⌈d/64⌉·8/L ≤ 0.25 bytes of B bits;
+/// plus scratch of (2L + d) floats per group of blocks (at most 64 groups)
+/// and 2·d floats.
+///
+/// **Cost.** `forward_add` and `adjoint` each do two L-point FWHTs, one
+/// permutation and one diagonal per block: O(D·log d), parallel over fixed
+/// groups of blocks; the adjoint adds the groups' partial d-vectors in group
+/// order, so results are bitwise identical whatever the thread count.
+pub struct FastfoodProjection {
+    lay: Layout,
+    perm: Perm,
+    /// G of all blocks, concatenated.
+    g: Vec<f32>,
+    /// B of all blocks as bits (bit set = −1), `b_words` words per block.
+    b_bits: Vec<u64>,
+    /// S: 1/‖column j‖.
+    scale: Vec<f32>,
+    /// `ngroups` × (u: L, v: L, partial: d).
+    scratch: Vec<f32>,
+    /// S·x for the forward pass.
+    xs: Vec<f32>,
+}
+
+/// Draw one block's B bits, Π and G; returns Σ G² in f64.
+fn draw_block<P: PermIndex>(
+    seed: u64,
+    b: usize,
+    d: usize,
+    bits: &mut [u64],
+    perm: &mut [P],
+    g: &mut [f32],
+) -> f64 {
+    let mut r = rng::stream(seed, Stream::Fastfood, b as u64);
+    for j in 0..d {
+        if rng::sign(&mut r) < 0.0 {
+            bits[j / 64] |= 1 << (j % 64);
+        }
+    }
+    for (i, p) in perm.iter_mut().enumerate() {
+        *p = P::from_usize(i);
+    }
+    rng::shuffle(&mut r, perm);
+    rng::fill_normal(&mut r, 1.0, g);
+    g.iter().map(|&v| v as f64 * v as f64).sum()
+}
+
+/// Squared norms over the first `rows` rows of the columns j < d of one block
+/// M = H·G·Π·H·B. O(min(d, rows, L − rows)·L·log L), parallel, deterministic.
+fn truncated_column_norms<P: PermIndex>(
+    g: &[f32],
+    perm: &[P],
+    d: usize,
+    rows: usize,
+    g_norm2: f64,
+) -> Vec<f64> {
+    let l = g.len();
+    let complement = rows > l - rows;
+    let nrows = if complement { l - rows } else { rows };
+    if d <= nrows {
+        // Column j (B_j² = 1): w = H·G·Π·(H e_j), w_i... keep the first `rows`.
+        (0..d)
+            .into_par_iter()
+            .map_init(
+                || vec![0.0f32; l],
+                |w, j| {
+                    for (i, wi) in w.iter_mut().enumerate() {
+                        *wi = g[i] * hadamard(perm[i].idx(), j);
+                    }
+                    fwht(w);
+                    w[..rows].iter().map(|&v| v as f64 * v as f64).sum::<f64>()
+                },
+            )
+            .collect()
+    } else {
+        // Row i of M is (Mᵀ e_i)ᵀ = (B·H·Πᵀ·G·H·e_i)ᵀ; add up squares of its
+        // first d entries over the chosen rows, in fixed chunks of 64 rows.
+        let row_set: Vec<usize> = if complement {
+            (rows..l).collect()
+        } else {
+            (0..rows).collect()
+        };
+        let partials: Vec<Vec<f64>> = row_set
+            .par_chunks(64)
+            .map(|chunk| {
+                let mut w = vec![0.0f32; l];
+                let mut acc = vec![0.0f64; d];
+                for &i in chunk {
+                    for k in 0..l {
+                        w[perm[k].idx()] = g[k] * hadamard(k, i);
+                    }
+                    fwht(&mut w);
+                    for (a, &v) in acc.iter_mut().zip(&w[..d]) {
+                        *a += v as f64 * v as f64;
+                    }
+                }
+                acc
+            })
+            .collect();
+        let mut acc = vec![0.0f64; d];
+        for p in &partials {
+            for (a, b) in acc.iter_mut().zip(p) {
+                *a += b;
+            }
+        }
+        if complement {
+            let full = l as f64 * g_norm2;
+            for a in &mut acc {
+                *a = (full - *a).max(0.0);
+            }
+        }
+        acc
+    }
+}
+
+#[inline]
+fn signed(v: f32, bits: &[u64], j: usize) -> f32 {
+    let s = ((bits[j / 64] >> (j % 64)) & 1) as u32;
+    f32::from_bits(v.to_bits() ^ (s << 31))
+}
+
+/// Forward for one group of blocks: out_rows += M_b·xs for each block.
+#[allow(clippy::too_many_arguments)]
+fn forward_group<P: PermIndex>(
+    lay: &Layout,
+    first_block: usize,
+    out: &mut [f32],
+    scratch: &mut [f32],
+    xs: &[f32],
+    g: &[f32],
+    perm: &[P],
+    b_bits: &[u64],
+) {
+    let (l, d) = (lay.l, lay.small_dim);
+    let (u, rest) = scratch.split_at_mut(l);
+    let v = &mut rest[..l];
+    for (k, out_rows) in out.chunks_mut(l).enumerate() {
+        let b = first_block + k;
+        let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
+        for (j, (uj, &xj)) in u[..d].iter_mut().zip(xs).enumerate() {
+            *uj = signed(xj, bits, j);
+        }
+        u[d..].fill(0.0);
+        fwht(u);
+        let gb = &g[b * l..(b + 1) * l];
+        let pb = &perm[b * l..(b + 1) * l];
+        for ((vi, &gi), &pi) in v.iter_mut().zip(gb).zip(pb) {
+            *vi = gi * u[pi.idx()];
+        }
+        fwht(v);
+        for (o, &vi) in out_rows.iter_mut().zip(v.iter()) {
+            *o += vi;
+        }
+    }
+}
+
+/// Adjoint for one group of blocks: partial ← Σ_b (M_bᵀ·y_b)[0..d].
+#[allow(clippy::too_many_arguments)]
+fn adjoint_group<P: PermIndex>(
+    lay: &Layout,
+    first_block: usize,
+    y: &[f32],
+    scratch: &mut [f32],
+    g: &[f32],
+    perm: &[P],
+    b_bits: &[u64],
+) {
+    let l = lay.l;
+    let (u, rest) = scratch.split_at_mut(l);
+    let (v, partial) = rest.split_at_mut(l);
+    partial.fill(0.0);
+    for (k, y_rows) in y.chunks(l).enumerate() {
+        let b = first_block + k;
+        v[..y_rows.len()].copy_from_slice(y_rows);
+        v[y_rows.len()..].fill(0.0);
+        fwht(v);
+        let gb = &g[b * l..(b + 1) * l];
+        let pb = &perm[b * l..(b + 1) * l];
+        for ((&vi, &gi), &pi) in v.iter().zip(gb).zip(pb) {
+            u[pi.idx()] = gi * vi;
+        }
+        fwht(u);
+        let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
+        for (j, (pj, &uj)) in partial.iter_mut().zip(u.iter()).enumerate() {
+            *pj += signed(uj, bits, j);
+        }
+    }
+}
+
+impl FastfoodProjection {
+    /// Build with the default budget [`DEFAULT_BUDGET_BYTES`].
+    /// O(D + min(d, r, L − r)·L·log L) with r the rows of the last block; parallel.
+    pub fn new(big_dim: usize, small_dim: usize, seed: u64) -> Result<Self, ProjectionError> {
+        Self::with_budget(big_dim, small_dim, seed, DEFAULT_BUDGET_BYTES)
+    }
+
+    /// Build, refusing if [`Projection::bytes`] would exceed `budget`. Cost as [`FastfoodProjection::new`].
+    pub fn with_budget(
+        big_dim: usize,
+        small_dim: usize,
+        seed: u64,
+        budget: usize,
+    ) -> Result<Self, ProjectionError> {
+        check_sizes(
+            ProjectionKind::Fastfood,
+            big_dim,
+            small_dim,
+            estimated_bytes(big_dim, small_dim),
+            budget,
+        )?;
+        let lay = Layout::new(big_dim, small_dim).expect("checked by estimated_bytes");
+        let (l, d, nb) = (lay.l, lay.small_dim, lay.nblocks);
+        let mut g = vec![0.0f32; nb * l];
+        let mut b_bits = vec![0u64; nb * lay.b_words];
+        let bw = lay.b_words.max(1);
+        let (perm, g_norm2) = if lay.perm_bytes == 2 {
+            let mut p = vec![0u16; nb * l];
+            let n = draw_all(seed, &lay, bw, &mut b_bits, &mut p, &mut g);
+            (Perm::U16(p), n)
+        } else {
+            let mut p = vec![0u32; nb * l];
+            let n = draw_all(seed, &lay, bw, &mut b_bits, &mut p, &mut g);
+            (Perm::U32(p), n)
+        };
+        // Full blocks: every column has squared norm L·ΣG², added in block order.
+        let full_blocks = if lay.last_rows == l { nb } else { nb - 1 };
+        let full: f64 = g_norm2[..full_blocks].iter().map(|&s| l as f64 * s).sum();
+        let mut norm2 = vec![full; d];
+        if lay.last_rows < l {
+            let b = nb - 1;
+            let gb = &g[b * l..];
+            let t = match &perm {
+                Perm::U16(p) => {
+                    truncated_column_norms(gb, &p[b * l..], d, lay.last_rows, g_norm2[b])
+                }
+                Perm::U32(p) => {
+                    truncated_column_norms(gb, &p[b * l..], d, lay.last_rows, g_norm2[b])
+                }
+            };
+            for (n, t) in norm2.iter_mut().zip(t) {
+                *n += t;
+            }
+        }
+        let scale = norm2.iter().map(|&n| (1.0 / n.sqrt()) as f32).collect();
+        Ok(FastfoodProjection {
+            lay,
+            perm,
+            g,
+            b_bits,
+            scale,
+            scratch: vec![0.0; lay.ngroups * lay.scratch_per_group()],
+            xs: vec![0.0; d],
+        })
+    }
+
+    /// L, the block size 2^⌈log2 d⌉. O(1).
+    pub fn block_len(&self) -> usize {
+        self.lay.l
+    }
+
+    /// ⌈D / L⌉, the number of blocks. O(1).
+    pub fn num_blocks(&self) -> usize {
+        self.lay.nblocks
+    }
+
+    /// The column scales S_jj = 1/‖column j of the stacked blocks‖. O(1).
+    pub fn column_scales(&self) -> &[f32] {
+        &self.scale
+    }
+}
+
+/// Draw every block in parallel (each from its own stream); returns Σ G² per block.
+fn draw_all<P: PermIndex>(
+    seed: u64,
+    lay: &Layout,
+    bw: usize,
+    b_bits: &mut [u64],
+    perm: &mut [P],
+    g: &mut [f32],
+) -> Vec<f64> {
+    let (l, d) = (lay.l, lay.small_dim);
+    debug_assert_eq!(bw, lay.b_words);
+    g.par_chunks_mut(l)
+        .zip(perm.par_chunks_mut(l))
+        .zip(b_bits.par_chunks_mut(bw))
+        .enumerate()
+        .map(|(b, ((gb, pb), bits))| draw_block(seed, b, d, bits, pb, gb))
+        .collect()
+}
+
+impl Projection for FastfoodProjection {
+    fn big_dim(&self) -> usize {
+        self.lay.big_dim
+    }
+
+    fn small_dim(&self) -> usize {
+        self.lay.small_dim
+    }
+
+    /// out ← out + P·x. O(D·log d), parallel over fixed groups of blocks.
+    ///
+    /// # Panics
+    /// If `x.len() != d` or `out.len() != D`.
+    fn forward_add(&mut self, x: &[f32], out: &mut [f32]) {
+        let lay = self.lay;
+        assert_eq!(
+            x.len(),
+            lay.small_dim,
+            "fastfood forward: x has the wrong length"
+        );
+        assert_eq!(
+            out.len(),
+            lay.big_dim,
+            "fastfood forward: out has the wrong length"
+        );
+        for ((s, &xj), &sj) in self.xs.iter_mut().zip(x).zip(&self.scale) {
+            *s = xj * sj;
+        }
+        let group_rows = lay.blocks_per_group * lay.l;
+        let (xs, g, bits) = (&self.xs[..], &self.g[..], &self.b_bits[..]);
+        let chunks = out
+            .par_chunks_mut(group_rows)
+            .zip(self.scratch.par_chunks_mut(lay.scratch_per_group()))
+            .enumerate();
+        match &self.perm {
+            Perm::U16(p) => chunks.for_each(|(gi, (o, s))| {
+                forward_group(&lay, gi * lay.blocks_per_group, o, s, xs, g, p, bits)
+            }),
+            Perm::U32(p) => chunks.for_each(|(gi, (o, s))| {
+                forward_group(&lay, gi * lay.blocks_per_group, o, s, xs, g, p, bits)
+            }),
+        }
+    }
+
+    /// out ← Pᵀ·y = S·Σ_b B_b·H·Π_bᵀ·G_b·H·y_b. O(D·log d + groups·d), parallel
+    /// over fixed groups of blocks, partial sums added in group order.
+    ///
+    /// # Panics
+    /// If `y.len() != D` or `out.len() != d`.
+    fn adjoint(&mut self, y: &[f32], out: &mut [f32]) {
+        let lay = self.lay;
+        assert_eq!(
+            y.len(),
+            lay.big_dim,
+            "fastfood adjoint: y has the wrong length"
+        );
+        assert_eq!(
+            out.len(),
+            lay.small_dim,
+            "fastfood adjoint: out has the wrong length"
+        );
+        let group_rows = lay.blocks_per_group * lay.l;
+        let (g, bits) = (&self.g[..], &self.b_bits[..]);
+        let chunks = y
+            .par_chunks(group_rows)
+            .zip(self.scratch.par_chunks_mut(lay.scratch_per_group()))
+            .enumerate();
+        match &self.perm {
+            Perm::U16(p) => chunks.for_each(|(gi, (yc, s))| {
+                adjoint_group(&lay, gi * lay.blocks_per_group, yc, s, g, p, bits)
+            }),
+            Perm::U32(p) => chunks.for_each(|(gi, (yc, s))| {
+                adjoint_group(&lay, gi * lay.blocks_per_group, yc, s, g, p, bits)
+            }),
+        }
+        out.fill(0.0);
+        let stride = lay.scratch_per_group();
+        for group in self.scratch.chunks_exact(stride) {
+            for (o, &p) in out.iter_mut().zip(&group[2 * lay.l..]) {
+                *o += p;
+            }
+        }
+        for (o, &s) in out.iter_mut().zip(&self.scale) {
+            *o *= s;
+        }
+    }
+
+    fn bytes(&self) -> usize {
+        let perm = match &self.perm {
+            Perm::U16(p) => p.len() * 2,
+            Perm::U32(p) => p.len() * 4,
+        };
+        perm + self.g.len() * 4
+            + self.b_bits.len() * 8
+            + self.scale.len() * 4
+            + self.scratch.len() * 4
+            + self.xs.len() * 4
+    }
+}
