@@ -45,7 +45,10 @@ unsafe fn butterfly_group<const R: usize>(p: *mut f32, stride: usize) {
     unsafe {
         let mut a: [V; R] = core::array::from_fn(|t| load(p.add(t * stride)));
         butterflies(&mut a);
-        for (t, v) in a.into_iter().enumerate() {
+        // Store in reverse load order: at a large power-of-two stride all R
+        // lines share one L1 set (12 ways), so the first-loaded lines may be
+        // evicted already; the most recent ones are written while resident.
+        for (t, v) in a.into_iter().enumerate().rev() {
             store(p.add(t * stride), v);
         }
     }

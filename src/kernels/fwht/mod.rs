@@ -29,8 +29,8 @@ const MIN_VECTOR_LEN: usize = LANES;
 /// (H_n·x)_i = Σ_j (−1)^popcount(i & j)·x_j. O(n log n): n·log2(n)
 /// additions, no allocation.
 ///
-/// Every power-of-two length is supported (1 ≤ n; lengths up to 2^30 are
-/// tested in design, up to 2^22 in the test suite).
+/// Every power-of-two length is supported (1 ≤ n ≤ 2^30 and beyond; the
+/// test suite covers every length 1 … 2^20 and 2^22).
 ///
 /// # Panics
 /// If `x.len()` is not a power of two (length 1 is allowed: H_1 = [1];
