@@ -10,6 +10,8 @@
 //! leaves room for f32 rounding only; any indexing or transposition bug
 //! gives errors of O(1).
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 mod nn_ref;
 
 use intrinsic_dim::nn::activation::{relu_backward, relu_forward};
@@ -343,4 +345,56 @@ fn flatten_is_the_cnhw_to_nchw_permutation_and_backward_its_inverse() {
     let mut back = vec![f32::NAN; x.len()];
     flatten_backward(n, c, hw, &y, &mut back);
     assert_eq!(back, x);
+}
+
+#[test]
+fn gemm_abt_rows_matches_naive_dot_products() {
+    use intrinsic_dim::nn::conv::gemm_abt_rows;
+    for (m, n, k) in [(6, 25, 37), (16, 150, 64), (1, 1, 5), (5, 9, 16), (4, 4, 0)] {
+        let a = randn(50, m * k, 1.0);
+        let b = randn(51, n * k, 1.0);
+        let mut c = vec![f32::NAN; m * n];
+        gemm_abt_rows(m, n, k, &a, &b, &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                let want: f64 = (0..k)
+                    .map(|p| a[i * k + p] as f64 * b[j * k + p] as f64)
+                    .sum();
+                // k ≤ 64 products of O(1) values: f32 error ≲ 64·2⁻²⁴·8 ≈ 3e-5.
+                assert!(
+                    (c[i * n + j] as f64 - want).abs() <= 1e-4 * (1.0 + want.abs()),
+                    "({m},{n},{k}) [{i}][{j}]"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn gemm_small_m_matches_naive_accumulation() {
+    use intrinsic_dim::nn::conv::gemm_small_m;
+    // (m, n, k): partial row blocks, column tails, both storage orders of A.
+    for (m, n, k) in [(6, 96, 25), (16, 64, 150), (3, 40, 7), (9, 33, 1)] {
+        let a = randn(60, m * k, 1.0);
+        let b = randn(61, k * n, 1.0);
+        let c0 = randn(62, m * n, 1.0);
+        for transposed in [false, true] {
+            let (ars, acs) = if transposed { (1, m) } else { (k, 1) };
+            let mut c = c0.clone();
+            gemm_small_m(m, n, k, &a, ars, acs, &b, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want = c0[i * n + j] as f64
+                        + (0..k)
+                            .map(|p| a[i * ars + p * acs] as f64 * b[p * n + j] as f64)
+                            .sum::<f64>();
+                    // k ≤ 150 products of O(1) values: f32 error ≲ 150·2⁻²⁴·12 ≈ 1e-4.
+                    assert!(
+                        (c[i * n + j] as f64 - want).abs() <= 3e-4 * (1.0 + want.abs()),
+                        "({m},{n},{k}, transposed {transposed}) [{i}][{j}]"
+                    );
+                }
+            }
+        }
+    }
 }

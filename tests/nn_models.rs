@@ -2,6 +2,8 @@
 //! against an independent f64 reference model with finite differences,
 //! thread-count independence and evaluation.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 mod nn_ref;
 
 use intrinsic_dim::nn::{Arch, Network, NnError};
@@ -194,12 +196,13 @@ fn batch(seed: u64, n: usize) -> (Vec<f32>, Vec<u8>) {
 /// coordinates of every tensor (all of a tensor when it is that small).
 ///
 /// Tolerance: the f32 gradient of a mean over B examples is a sum of
-/// B·(fan-in) rounded products; its error is ≲ 1e-5 of the gradient's
+/// B·(fan-in) rounded products; its error is ~1e-6 of the gradient's
 /// scale, while the f64 differences (h = 1e-5 on θ, loss smooth away from
 /// ReLU kinks and pooling ties, which a fixed random draw avoids) are exact
-/// to ~1e-9. The bound 2e-3·|fd| + 1e-3·rms(fd) is therefore loose for
-/// rounding yet fails for any wrong index, sign or scale (errors of order
-/// |fd| itself).
+/// to ~1e-9. The bound 2e-5·|fd| + 1e-5·rms(fd) leaves room for f32
+/// rounding (the worst observed error is ~3 % of it, printed with
+/// --nocapture) and fails for any wrong index, sign or scale (errors of
+/// order |fd| itself).
 fn gradient_check(arch: Arch, n: usize, per_tensor: usize, l2: f32) {
     let mut net = Network::new(&arch, n.max(8)).unwrap();
     assert!(n > net.chunk_size(), "the check must span several chunks");
@@ -239,16 +242,16 @@ fn gradient_check(arch: Arch, n: usize, per_tensor: usize, l2: f32) {
     assert!(rms > 0.0);
     let worst = checked
         .iter()
-        .map(|c| (c.2 - c.3).abs() / (2e-3 * c.3.abs() + 1e-3 * rms))
+        .map(|c| (c.2 - c.3).abs() / (2e-5 * c.3.abs() + 1e-5 * rms))
         .fold(0.0, f64::max);
     println!(
-        "{}: {} coordinates, worst error / tolerance = {worst:.3}",
+        "{}: {} coordinates, worst error / tolerance = {worst:.2e}",
         arch.name(),
         checked.len()
     );
     for (name, i, a, fd) in &checked {
         assert!(
-            (a - fd).abs() <= 2e-3 * fd.abs() + 1e-3 * rms,
+            (a - fd).abs() <= 2e-5 * fd.abs() + 1e-5 * rms,
             "{name} θ[{i}]: gradient {a} vs finite difference {fd} (rms {rms})"
         );
     }

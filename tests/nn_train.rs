@@ -11,6 +11,8 @@
 //! with probability < 10⁻⁵⁰⁰ (binomial tail), so passing by luck is
 //! impossible; an untrained network (θ_0) is checked to be near chance.
 
+#![allow(clippy::needless_range_loop)] // index loops mirror the formulas
+
 use intrinsic_dim::nn::{Arch, Network};
 use intrinsic_dim::rng::{self, Stream};
 use intrinsic_dim::train::optim::{Optimizer, OptimizerKind};

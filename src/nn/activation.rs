@@ -11,6 +11,7 @@
 ///
 /// # Panics
 /// If `x` is shorter than `y`.
+#[inline(never)]
 pub fn relu_forward(x: &[f32], y: &mut [f32]) {
     let x = &x[..y.len()];
     for (o, &v) in y.iter_mut().zip(x) {
@@ -22,6 +23,7 @@ pub fn relu_forward(x: &[f32], y: &mut [f32]) {
 ///
 /// # Panics
 /// If `y` or `dy` is shorter than `dx`.
+#[inline(never)]
 pub fn relu_backward(y: &[f32], dy: &[f32], dx: &mut [f32]) {
     let n = dx.len();
     let (y, dy) = (&y[..n], &dy[..n]);

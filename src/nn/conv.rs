@@ -19,6 +19,7 @@
 
 use super::gemm;
 use crate::kernels::gemm::Trans;
+use wide::{f32x8, f32x16};
 
 /// Shape of a valid, stride-1 convolution.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -67,6 +68,7 @@ impl ConvShape {
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
     let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
     let np = n * oh * ow;
@@ -81,7 +83,7 @@ pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
                     let xp = &x[(c * n + e) * plane..(c * n + e + 1) * plane];
                     for oy in 0..oh {
                         let src = &xp[(oy + ky) * s.in_w + kx..][..ow];
-                        row[(e * oh + oy) * ow..][..ow].copy_from_slice(src);
+                        copy_run(&mut row[(e * oh + oy) * ow..][..ow], src);
                     }
                 }
             }
@@ -94,6 +96,7 @@ pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
     let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
     let np = n * oh * ow;
@@ -109,9 +112,7 @@ pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
                     let dxp = &mut dx[(c * n + e) * plane..(c * n + e + 1) * plane];
                     for oy in 0..oh {
                         let dst = &mut dxp[(oy + ky) * s.in_w + kx..][..ow];
-                        for (d, &g) in dst.iter_mut().zip(&row[(e * oh + oy) * ow..][..ow]) {
-                            *d += g;
-                        }
+                        add_run(dst, &row[(e * oh + oy) * ow..][..ow]);
                     }
                 }
             }
@@ -125,6 +126,7 @@ pub fn col2im(s: &ConvShape, n: usize, dcol: &[f32], dx: &mut [f32]) {
 /// # Panics
 /// If a slice is shorter than its shape (`w`: K·C·k², `b`: K, `col`:
 /// [`ConvShape::col_len`], `y`: n·K·oh·ow).
+#[inline(never)]
 pub fn conv_forward(
     s: &ConvShape,
     n: usize,
@@ -141,21 +143,8 @@ pub fn conv_forward(
     for (row, &bias) in y[..kk * np].chunks_exact_mut(np).zip(b) {
         row.fill(bias);
     }
-    gemm(
-        Trans::No,
-        Trans::No,
-        kk,
-        np,
-        pp,
-        1.0,
-        w,
-        pp,
-        col,
-        np,
-        1.0,
-        y,
-        np,
-    );
+    // Y += W·col with the long n·oh·ow axis vectorised and col read in place.
+    gemm_small_m(kk, np, pp, w, pp, 1, col, y);
 }
 
 /// Backward of [`conv_forward`]: dW ← dY·colᵀ and db ← Σ_cols dY
@@ -164,6 +153,7 @@ pub fn conv_forward(
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn conv_backward(
     s: &ConvShape,
@@ -179,21 +169,8 @@ pub fn conv_backward(
     let (kk, pp) = (s.out_c, s.patch());
     assert!(col.len() >= pp * np && w.len() >= kk * pp && dy.len() >= kk * np);
     assert!(dw.len() >= kk * pp && db.len() >= kk);
-    gemm(
-        Trans::No,
-        Trans::Yes,
-        kk,
-        pp,
-        np,
-        1.0,
-        dy,
-        np,
-        col,
-        np,
-        0.0,
-        dw,
-        pp,
-    );
+    // dW = dY·colᵀ: row-by-row dot products (see gemm_abt_rows).
+    gemm_abt_rows(kk, pp, np, dy, col, dw);
     for (d, row) in db[..kk].iter_mut().zip(dy[..kk * np].chunks_exact(np)) {
         *d = row.iter().sum();
     }
@@ -223,6 +200,7 @@ pub fn conv_backward(
 ///
 /// # Panics
 /// If a slice is shorter than n·C·hw.
+#[inline(never)]
 pub fn flatten_forward(n: usize, c: usize, hw: usize, x: &[f32], y: &mut [f32]) {
     assert!(x.len() >= n * c * hw && y.len() >= n * c * hw);
     for ch in 0..c {
@@ -236,11 +214,178 @@ pub fn flatten_forward(n: usize, c: usize, hw: usize, x: &[f32], y: &mut [f32]) 
 ///
 /// # Panics
 /// If a slice is shorter than n·C·hw.
+#[inline(never)]
 pub fn flatten_backward(n: usize, c: usize, hw: usize, dy: &[f32], dx: &mut [f32]) {
     assert!(dx.len() >= n * c * hw && dy.len() >= n * c * hw);
     for ch in 0..c {
         for e in 0..n {
             dx[(ch * n + e) * hw..][..hw].copy_from_slice(&dy[(e * c + ch) * hw..][..hw]);
         }
+    }
+}
+
+/// Rows of the register tile of [`gemm_abt_rows`] (TILE×TILE dot products at once).
+const TILE: usize = 4;
+
+/// C ← A·Bᵀ (overwritten) for A m×k and B n×k, both row-major with
+/// contiguous rows: C[i][j] = Σ_p A[i][p]·B[j][p]. O(m·n·k).
+///
+/// The convolution's dW = dY·colᵀ has this shape with tiny m, n (channels,
+/// patch size) and a long k (n·oh·ow), where a packed SGEMM would spend its
+/// time gathering colᵀ into k-major panels. Here every operand row is read
+/// contiguously: a TILE×TILE block of dot products keeps TILE² 16-lane
+/// accumulators in registers (2·TILE loads per TILE² FMAs); each dot product
+/// is summed lane-wise over k in a fixed order, then across lanes, then the
+/// k mod 16 tail — the same order whatever the thread count.
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline(never)]
+pub fn gemm_abt_rows(m: usize, n: usize, k: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    assert!(a.len() >= m * k && b.len() >= n * k && c.len() >= m * n);
+    if m == 0 || n == 0 {
+        return;
+    }
+    let kv = k / 16 * 16;
+    let load = |s: &[f32], p: usize| f32x16::from(<[f32; 16]>::try_from(&s[p..p + 16]).unwrap());
+    for i0 in (0..m).step_by(TILE) {
+        let mi = TILE.min(m - i0);
+        // Rows past the edge repeat the last real row (computed, never stored).
+        let ar: [&[f32]; TILE] = std::array::from_fn(|r| &a[(i0 + r.min(mi - 1)) * k..][..k]);
+        for j0 in (0..n).step_by(TILE) {
+            let nj = TILE.min(n - j0);
+            let br: [&[f32]; TILE] = std::array::from_fn(|r| &b[(j0 + r.min(nj - 1)) * k..][..k]);
+            let mut acc = [[f32x16::ZERO; TILE]; TILE];
+            for p in (0..kv).step_by(16) {
+                let av: [f32x16; TILE] = std::array::from_fn(|r| load(ar[r], p));
+                let bv: [f32x16; TILE] = std::array::from_fn(|r| load(br[r], p));
+                for r in 0..TILE {
+                    for s in 0..TILE {
+                        acc[r][s] = av[r].mul_add(bv[s], acc[r][s]);
+                    }
+                }
+            }
+            for r in 0..mi {
+                for s in 0..nj {
+                    let mut v = acc[r][s].reduce_add();
+                    for p in kv..k {
+                        v += ar[r][p] * br[s][p];
+                    }
+                    c[(i0 + r) * n + j0 + s] = v;
+                }
+            }
+        }
+    }
+}
+
+/// Rows of C per block in [`gemm_small_m`].
+const MB: usize = 8;
+
+/// C += A·B (C m×n and B k×n row-major with row length n; A(i, r) =
+/// `a[i·ars + r·acs]`, so A may be stored either way round). O(m·n·k).
+///
+/// For products with a small m and k and a long n — the convolution's
+/// W·col, m = output channels — where a packed SGEMM would copy all of B
+/// into panels and pad m to its micro-kernel height. Here B is streamed in
+/// place: an MB × 32 block of C lives in 2·MB 16-lane registers, each k step
+/// loads 2 vectors of B and broadcasts MB values of A. Each C element is
+/// accumulated over r = 0..k in order (a fixed order).
+///
+/// # Panics
+/// If a slice is shorter than its shape.
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub fn gemm_small_m(
+    m: usize,
+    n: usize,
+    k: usize,
+    a: &[f32],
+    ars: usize,
+    acs: usize,
+    b: &[f32],
+    c: &mut [f32],
+) {
+    assert!(b.len() >= k * n && c.len() >= m * n);
+    if m == 0 || n == 0 || k == 0 {
+        return;
+    }
+    assert!(a.len() > (m - 1) * ars + (k - 1) * acs);
+    let nv = n / 32 * 32;
+    let load = |s: &[f32], p: usize| f32x16::from(<[f32; 16]>::try_from(&s[p..p + 16]).unwrap());
+    for i0 in (0..m).step_by(MB) {
+        let mi = MB.min(m - i0);
+        // Rows past the edge repeat the last real row (computed, never stored).
+        let rows: [usize; MB] = std::array::from_fn(|r| i0 + r.min(mi - 1));
+        for j in (0..nv).step_by(32) {
+            let mut acc: [[f32x16; 2]; MB] =
+                std::array::from_fn(|r| [load(c, rows[r] * n + j), load(c, rows[r] * n + j + 16)]);
+            for p in 0..k {
+                let b0 = load(b, p * n + j);
+                let b1 = load(b, p * n + j + 16);
+                for r in 0..MB {
+                    let av = f32x16::splat(a[rows[r] * ars + p * acs]);
+                    acc[r][0] = av.mul_add(b0, acc[r][0]);
+                    acc[r][1] = av.mul_add(b1, acc[r][1]);
+                }
+            }
+            for (r, v) in acc.iter().enumerate().take(mi) {
+                let o = (i0 + r) * n + j;
+                c[o..o + 16].copy_from_slice(v[0].as_array());
+                c[o + 16..o + 32].copy_from_slice(v[1].as_array());
+            }
+        }
+        for r in 0..mi {
+            let i = i0 + r;
+            for j in nv..n {
+                let mut v = c[i * n + j];
+                for p in 0..k {
+                    v = a[i * ars + p * acs].mul_add(b[p * n + j], v);
+                }
+                c[i * n + j] = v;
+            }
+        }
+    }
+}
+
+/// dst ← src for the short runs (ow values) of im2col, in 16- and 8-lane
+/// pieces: a `memcpy` call per 8–24 values costs more than the copy. O(len).
+#[inline(always)]
+fn copy_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 16 <= n {
+        let v = f32x16::from(<[f32; 16]>::try_from(&src[i..i + 16]).unwrap());
+        dst[i..i + 16].copy_from_slice(v.as_array());
+        i += 16;
+    }
+    if i + 8 <= n {
+        let v = f32x8::from(<[f32; 8]>::try_from(&src[i..i + 8]).unwrap());
+        dst[i..i + 8].copy_from_slice(v.as_array());
+        i += 8;
+    }
+    dst[i..].copy_from_slice(&src[i..]);
+}
+
+/// dst += src for the short runs of col2im, in 16- and 8-lane pieces. O(len).
+#[inline(always)]
+fn add_run(dst: &mut [f32], src: &[f32]) {
+    let n = dst.len();
+    let src = &src[..n];
+    let mut i = 0;
+    while i + 16 <= n {
+        let a = f32x16::from(<[f32; 16]>::try_from(&src[i..i + 16]).unwrap());
+        let d = f32x16::from(<[f32; 16]>::try_from(&dst[i..i + 16]).unwrap());
+        dst[i..i + 16].copy_from_slice((d + a).as_array());
+        i += 16;
+    }
+    if i + 8 <= n {
+        let a = f32x8::from(<[f32; 8]>::try_from(&src[i..i + 8]).unwrap());
+        let d = f32x8::from(<[f32; 8]>::try_from(&dst[i..i + 8]).unwrap());
+        dst[i..i + 8].copy_from_slice((d + a).as_array());
+        i += 8;
+    }
+    for j in i..n {
+        dst[j] += src[j];
     }
 }

@@ -17,6 +17,7 @@ use crate::kernels::gemm::Trans;
 ///
 /// # Panics
 /// If a slice is shorter than its shape (`x`: n·in, `w`: out·in, `b`: out, `y`: n·out).
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn dense_forward(
     n: usize,
@@ -56,6 +57,7 @@ pub fn dense_forward(
 ///
 /// # Panics
 /// If a slice is shorter than its shape.
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub fn dense_backward(
     n: usize,

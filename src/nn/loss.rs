@@ -17,6 +17,7 @@
 ///
 /// # Panics
 /// If a slice is shorter than its shape or a label is ≥ `classes`.
+#[inline(never)]
 pub fn softmax_ce(
     n: usize,
     classes: usize,

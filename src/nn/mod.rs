@@ -68,7 +68,7 @@ pub(crate) fn gemm(
     c: &mut [f32],
     ldc: usize,
 ) {
-    crate::kernels::gemm::sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    crate::kernels::gemm::sgemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// Errors from building a network.
@@ -623,6 +623,7 @@ impl Network {
 }
 
 /// Forward pass of `n` examples through all layers into `ws.acts`.
+#[inline(never)]
 fn forward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Workspace) {
     for (i, l) in layers.iter().enumerate() {
         let (before, after) = ws.acts.split_at_mut(i);
@@ -649,6 +650,7 @@ fn forward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Worksp
 
 /// Backward pass from `ws.dacts[last]` (set by the loss) down to the first
 /// layer, writing parameter gradients into `ws.grad`.
+#[inline(never)]
 fn backward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Workspace) {
     for (i, l) in layers.iter().enumerate().rev() {
         let input: &[f32] = if i == 0 { x } else { &ws.acts[i - 1] };

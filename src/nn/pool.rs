@@ -18,6 +18,7 @@
 ///
 /// # Panics
 /// If h or w is odd or a slice is shorter than its shape.
+#[inline(never)]
 pub fn maxpool_forward(
     planes: usize,
     h: usize,
@@ -63,6 +64,7 @@ pub fn maxpool_forward(
 ///
 /// # Panics
 /// If h or w is odd or a slice is shorter than its shape.
+#[inline(never)]
 pub fn maxpool_backward(planes: usize, h: usize, w: usize, dy: &[f32], arg: &[u8], dx: &mut [f32]) {
     assert!(
         h.is_multiple_of(2) && w.is_multiple_of(2),

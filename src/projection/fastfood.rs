@@ -29,6 +29,22 @@ fn hadamard(a: usize, b: usize) -> f32 {
 trait PermIndex: Copy + Send + Sync + 'static {
     fn idx(self) -> usize;
     fn from_usize(i: usize) -> Self;
+
+    /// v_i ← g_i · u[p_i] for all i (the forward's G·Π). O(L).
+    #[inline]
+    fn gather_mul(v: &mut [f32], g: &[f32], p: &[Self], u: &[f32]) {
+        for ((vi, &gi), &pi) in v.iter_mut().zip(g).zip(p) {
+            *vi = gi * u[pi.idx()];
+        }
+    }
+
+    /// u[p_i] ← g_i · v_i for all i (the adjoint's Πᵀ·G). O(L).
+    #[inline]
+    fn scatter_mul(u: &mut [f32], g: &[f32], p: &[Self], v: &[f32]) {
+        for ((&vi, &gi), &pi) in v.iter().zip(g).zip(p) {
+            u[pi.idx()] = gi * vi;
+        }
+    }
 }
 
 impl PermIndex for u16 {
@@ -39,6 +55,57 @@ impl PermIndex for u16 {
     #[inline]
     fn from_usize(i: usize) -> Self {
         i as u16
+    }
+
+    /// AVX-512: 16 indices widened from u16, one gather, one multiply.
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline]
+    fn gather_mul(v: &mut [f32], g: &[f32], p: &[u16], u: &[f32]) {
+        use std::arch::x86_64::*;
+        let n = v.len();
+        assert!(g.len() == n && p.len() == n && u.len() >= n);
+        let whole = n - n % 16;
+        // Indices must stay inside u: every p_i < L = u.len() by construction;
+        // checked here once per call in debug builds.
+        debug_assert!(p.iter().all(|&i| (i as usize) < u.len()));
+        for c in (0..whole).step_by(16) {
+            // SAFETY: c + 16 ≤ n for v, g, p; gathered indices p_i < u.len().
+            unsafe {
+                let idx = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.as_ptr().add(c).cast()));
+                let x = _mm512_i32gather_ps::<4>(idx, u.as_ptr());
+                let gv = _mm512_loadu_ps(g.as_ptr().add(c));
+                _mm512_storeu_ps(v.as_mut_ptr().add(c), _mm512_mul_ps(gv, x));
+            }
+        }
+        for ((vi, &gi), &pi) in v[whole..].iter_mut().zip(&g[whole..]).zip(&p[whole..]) {
+            *vi = gi * u[pi as usize];
+        }
+    }
+
+    /// AVX-512: one multiply, 16 indices widened from u16, one scatter (the
+    /// indices of a permutation are distinct, so no lanes collide).
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[inline]
+    fn scatter_mul(u: &mut [f32], g: &[f32], p: &[u16], v: &[f32]) {
+        use std::arch::x86_64::*;
+        let n = v.len();
+        assert!(g.len() == n && p.len() == n && u.len() >= n);
+        let whole = n - n % 16;
+        debug_assert!(p.iter().all(|&i| (i as usize) < u.len()));
+        for c in (0..whole).step_by(16) {
+            // SAFETY: c + 16 ≤ n for v, g, p; scattered indices p_i < u.len().
+            unsafe {
+                let idx = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.as_ptr().add(c).cast()));
+                let x = _mm512_mul_ps(
+                    _mm512_loadu_ps(g.as_ptr().add(c)),
+                    _mm512_loadu_ps(v.as_ptr().add(c)),
+                );
+                _mm512_i32scatter_ps::<4>(u.as_mut_ptr(), idx, x);
+            }
+        }
+        for ((&vi, &gi), &pi) in v[whole..].iter().zip(&g[whole..]).zip(&p[whole..]) {
+            u[pi as usize] = gi * vi;
+        }
     }
 }
 
@@ -269,12 +336,6 @@ fn truncated_column_norms<P: PermIndex>(
     }
 }
 
-#[inline]
-fn signed(v: f32, bits: &[u64], j: usize) -> f32 {
-    let s = ((bits[j / 64] >> (j % 64)) & 1) as u32;
-    f32::from_bits(v.to_bits() ^ (s << 31))
-}
-
 /// Forward for one group of blocks: out_rows += M_b·xs for each block.
 #[allow(clippy::too_many_arguments)]
 fn forward_group<P: PermIndex>(
@@ -293,16 +354,17 @@ fn forward_group<P: PermIndex>(
     for (k, out_rows) in out.chunks_mut(l).enumerate() {
         let b = first_block + k;
         let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-        for (j, (uj, &xj)) in u[..d].iter_mut().zip(xs).enumerate() {
-            *uj = signed(xj, bits, j);
+        // u[..d] = B·xs, one 64-bit word of sign bits at a time (vectorisable).
+        for ((uc, xc), &w) in u[..d].chunks_mut(64).zip(xs.chunks(64)).zip(bits) {
+            for (t, (uj, &xj)) in uc.iter_mut().zip(xc).enumerate() {
+                *uj = f32::from_bits(xj.to_bits() ^ ((((w >> t) & 1) as u32) << 31));
+            }
         }
         u[d..].fill(0.0);
         fwht(u);
         let gb = &g[b * l..(b + 1) * l];
         let pb = &perm[b * l..(b + 1) * l];
-        for ((vi, &gi), &pi) in v.iter_mut().zip(gb).zip(pb) {
-            *vi = gi * u[pi.idx()];
-        }
+        P::gather_mul(v, gb, pb, u);
         fwht(v);
         for (o, &vi) in out_rows.iter_mut().zip(v.iter()) {
             *o += vi;
@@ -332,13 +394,13 @@ fn adjoint_group<P: PermIndex>(
         fwht(v);
         let gb = &g[b * l..(b + 1) * l];
         let pb = &perm[b * l..(b + 1) * l];
-        for ((&vi, &gi), &pi) in v.iter().zip(gb).zip(pb) {
-            u[pi.idx()] = gi * vi;
-        }
+        P::scatter_mul(u, gb, pb, v);
         fwht(u);
         let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-        for (j, (pj, &uj)) in partial.iter_mut().zip(u.iter()).enumerate() {
-            *pj += signed(uj, bits, j);
+        for ((pc, uc), &w) in partial.chunks_mut(64).zip(u.chunks(64)).zip(bits) {
+            for (t, (pj, &uj)) in pc.iter_mut().zip(uc).enumerate() {
+                *pj += f32::from_bits(uj.to_bits() ^ ((((w >> t) & 1) as u32) << 31));
+            }
         }
     }
 }

@@ -98,7 +98,9 @@ pub struct Measurement {
     /// Median `adjoint` time in seconds.
     pub adjoint_s: f64,
     /// Fastfood only: median time of the FWHTs alone (2·⌈D/L⌉ transforms of
-    /// length L, i.e. one direction's transforms), same thread count.
+    /// length L, i.e. one direction's transforms), same thread count. The
+    /// table's "FWHT share" is 2·fwht_s / (forward + adjoint): the fraction of
+    /// the kernel's own speed that Fastfood reaches.
     pub fwht_s: Option<f64>,
 }
 
@@ -321,7 +323,7 @@ impl ScalingReport {
         for m in &self.measurements {
             let share = m
                 .fwht_s
-                .map(|w| format!("{:.0} %", 100.0 * w / m.both_s()))
+                .map(|w| format!("{:.0} %", 100.0 * 2.0 * w / m.both_s()))
                 .unwrap_or_else(|| "–".into());
             let _ = writeln!(
                 s,

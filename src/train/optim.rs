@@ -1,7 +1,9 @@
 //! First-order optimisers on a flat parameter vector (θ_D in full-space
 //! training, θ_d in a subspace). State buffers are allocated once in
 //! [`Optimizer::new`]; a step allocates nothing and is one vectorised pass
-//! (wide `f32x16`, AVX-512 with `target-cpu=native`) over the parameters.
+//! (wide `f32x16`, AVX-512 with `target-cpu=native`) over the parameters,
+//! split into fixed blocks across rayon threads for large n (element-wise,
+//! so the result does not depend on the thread count).
 //!
 //! ```text
 //! SGD, momentum μ:   v ← μ·v + g;   θ ← θ − lr·v                     (PyTorch's form; v₀ = 0)
@@ -10,6 +12,7 @@
 //!   θ ← θ − (lr / (1−β1ᵗ)) · m / (√v / √(1−β2ᵗ) + ε)                (Kingma & Ba, bias-corrected)
 //! ```
 
+use rayon::prelude::*;
 use wide::f32x16;
 
 /// Which optimiser, with its hyper-parameters (the learning rate is separate).
@@ -55,6 +58,10 @@ pub struct Optimizer {
 }
 
 const W: usize = 16;
+
+/// Parameters per rayon task in a step. The update is element-wise, so the
+/// split cannot change any bit; below two blocks the step runs inline.
+const PAR_BLOCK: usize = 32 * 1024;
 
 impl Optimizer {
     /// An optimiser for `n` parameters with learning rate `lr`, zero state. O(n) memory.
@@ -112,21 +119,37 @@ impl Optimizer {
         );
         assert_eq!(grad.len(), n, "Optimizer::step: grad has the wrong length");
         self.t += 1;
+        let parallel = n >= 2 * PAR_BLOCK;
         match self.kind {
-            OptimizerKind::Sgd { momentum } => sgd(params, grad, &mut self.m, self.lr, momentum),
+            OptimizerKind::Sgd { momentum } => {
+                let lr = self.lr;
+                if parallel {
+                    params
+                        .par_chunks_mut(PAR_BLOCK)
+                        .zip(grad.par_chunks(PAR_BLOCK))
+                        .zip(self.m.par_chunks_mut(PAR_BLOCK))
+                        .for_each(|((p, g), m)| sgd(p, g, m, lr, momentum));
+                } else {
+                    sgd(params, grad, &mut self.m, lr, momentum);
+                }
+            }
             OptimizerKind::Adam { beta1, beta2, eps } => {
                 let t = self.t.min(i32::MAX as u64) as i32;
                 let bc1 = 1.0 - (beta1 as f64).powi(t);
                 let bc2 = 1.0 - (beta2 as f64).powi(t);
                 let step = (self.lr as f64 / bc1) as f32;
                 let inv_sqrt_bc2 = (1.0 / bc2.sqrt()) as f32;
-                adam(
-                    params,
-                    grad,
-                    &mut self.m,
-                    &mut self.v,
-                    [beta1, beta2, eps, step, inv_sqrt_bc2],
-                );
+                let h = [beta1, beta2, eps, step, inv_sqrt_bc2];
+                if parallel {
+                    params
+                        .par_chunks_mut(PAR_BLOCK)
+                        .zip(grad.par_chunks(PAR_BLOCK))
+                        .zip(self.m.par_chunks_mut(PAR_BLOCK))
+                        .zip(self.v.par_chunks_mut(PAR_BLOCK))
+                        .for_each(|(((p, g), m), v)| adam(p, g, m, v, h));
+                } else {
+                    adam(params, grad, &mut self.m, &mut self.v, h);
+                }
             }
         }
     }

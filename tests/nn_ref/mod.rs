@@ -1,7 +1,7 @@
 //! Naive f64 references for the network tests, written independently of
 //! `src/nn`: plain loops, one example at a time, activations in the usual
 //! NCHW order (the library uses CNHW inside a chunk), tensors found by name.
-#![allow(dead_code)]
+#![allow(dead_code, clippy::too_many_arguments, clippy::needless_range_loop)]
 
 use intrinsic_dim::nn::{Arch, Network, ParamTensor};
 

@@ -188,6 +188,39 @@ fn macro_rows(
 ) {
     let nmb = rows.div_ceil(MC);
     let mcb = rows.div_ceil(nmb).div_ceil(MR) * MR;
+    if nc <= NR {
+        // One strip of B: each A value is used once, so read A in place.
+        let (rsa, csa) = match ta {
+            Trans::No => (lda, 1),
+            Trans::Yes => (1, lda),
+        };
+        let nr = nc;
+        let pb = bp.as_ptr();
+        for ir in (0..rows).step_by(MR) {
+            let mr = MR.min(rows - ir);
+            let i = i0 + ir;
+            let (first, last) = match ta {
+                Trans::No => (i * lda + p0, (i + mr - 1) * lda + p0 + kc - 1),
+                Trans::Yes => (p0 * lda + i, (p0 + kc - 1) * lda + i + mr - 1),
+            };
+            assert!(last < a.len());
+            let pa = a[first..].as_ptr();
+            let off = ir * ldc + jc;
+            assert!(off + (mr - 1) * ldc + nr <= c.len());
+            let cp = c[off..].as_mut_ptr();
+            // SAFETY: the A rows/columns read lie between `first` and `last`
+            // (checked), packed B holds kc·padded_width(nr) aligned floats,
+            // and the mr×nr tile of C lies inside `c` (checked).
+            unsafe {
+                if padded_width(nr) == NR {
+                    kernel::tile_strided::<2>(kc, pa, rsa, csa, pb, alpha, beta, cp, ldc, mr, nr);
+                } else {
+                    kernel::tile_strided::<1>(kc, pa, rsa, csa, pb, alpha, beta, cp, ldc, mr, nr);
+                }
+            }
+        }
+        return;
+    }
     with_buf(&BUF_A, mcb * kc, |ap| {
         for ic in (0..rows).step_by(mcb) {
             let mc = mcb.min(rows - ic);

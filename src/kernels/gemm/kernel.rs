@@ -66,6 +66,74 @@ pub unsafe fn tile<const NV: usize>(
             pb = pb.add(NV);
         }
     }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { store::<NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+}
+
+/// Like [`tile`], but reads A unpacked: element (r, p) of the tile's A rows
+/// at `pa + min(r, mr−1)·rsa + p·csa` (rows past `mr` repeat the last real
+/// row; their results are never stored). Used when C has a single NR strip
+/// of columns, where every A value is used exactly once and packing A would
+/// cost as much as the product itself (e.g. the 128×200×10 output layer).
+///
+/// # Safety
+/// Every address `pa + r·rsa + p·csa` for r < mr, p < kc must be readable;
+/// `pb` and `c` as for [`tile`].
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn tile_strided<const NV: usize>(
+    kc: usize,
+    pa: *const f32,
+    rsa: usize,
+    csa: usize,
+    pb: *const f32,
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+) {
+    let ro: [usize; MR] = std::array::from_fn(|r| r.min(mr - 1) * rsa);
+    let mut acc = [[f32x16::ZERO; NV]; MR];
+    let mut pa = pa;
+    let mut pb = pb as *const f32x16;
+    for _ in 0..kc {
+        // SAFETY: the caller guarantees the strided A reads and kc steps of
+        // NV aligned vectors of B.
+        unsafe {
+            let mut bv = [f32x16::ZERO; NV];
+            for v in 0..NV {
+                bv[v] = *pb.add(v);
+            }
+            for r in 0..MR {
+                let a = f32x16::splat(*pa.add(ro[r]));
+                for v in 0..NV {
+                    acc[r][v] = a.mul_add(bv[v], acc[r][v]);
+                }
+            }
+            pa = pa.add(csa);
+            pb = pb.add(NV);
+        }
+    }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { store::<NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+}
+
+/// Writes α·acc + β·C into the mr×nr corner of the tile at `c`.
+///
+/// # Safety
+/// `c` must be valid for an `mr`×`nr` tile with row stride `ldc`.
+#[inline(always)]
+unsafe fn store<const NV: usize>(
+    acc: &[[f32x16; NV]; MR],
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+) {
     let va = f32x16::splat(alpha);
     let vb = f32x16::splat(beta);
     if mr == MR && nr == NV * LANES {

@@ -1,0 +1,45 @@
+//! Full-space training throughput: one step = `Network::loss_grad` (forward,
+//! backward, fixed-order chunk reduction, L2) + one Adam step over all D
+//! parameters, on a batch of 128 with all threads.
+//! `cargo bench --bench training`; Criterion reports examples/s
+//! (Throughput::Elements(128)).
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use intrinsic_dim::nn::{Arch, Network};
+use intrinsic_dim::rng;
+use intrinsic_dim::train::optim::{Optimizer, OptimizerKind};
+
+const BATCH: usize = 128;
+
+fn bench(c: &mut Criterion) {
+    let mut g = c.benchmark_group("train_step");
+    g.throughput(Throughput::Elements(BATCH as u64));
+    for arch in [Arch::fc(), Arch::lenet()] {
+        let mut net = Network::new(&arch, BATCH).unwrap();
+        let mut theta = vec![0.0; net.num_params()];
+        net.init(1, &mut theta);
+        let mut grad = vec![0.0; theta.len()];
+        let mut opt = Optimizer::new(OptimizerKind::adam(), 1e-3, theta.len());
+        let mut r = rng::from_seed(2);
+        let mut x = vec![0.0f32; BATCH * net.input_len()];
+        rng::fill_normal(&mut r, 1.0, &mut x);
+        let y: Vec<u8> = (0..BATCH).map(|_| rng::below(&mut r, 10) as u8).collect();
+        g.bench_function(BenchmarkId::new("loss_grad+adam", arch.name()), |b| {
+            b.iter(|| {
+                let l = net.loss_grad(&theta, &x, &y, 1e-4, &mut grad);
+                opt.step(&mut theta, &grad);
+                l
+            })
+        });
+        g.bench_function(BenchmarkId::new("loss_grad", arch.name()), |b| {
+            b.iter(|| net.loss_grad(&theta, &x, &y, 1e-4, &mut grad))
+        });
+        g.bench_function(BenchmarkId::new("adam", arch.name()), |b| {
+            b.iter(|| opt.step(&mut theta, &grad))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
