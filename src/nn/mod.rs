@@ -27,6 +27,15 @@
 //! Chunk gradients are then summed element by element in chunk order, so
 //! the gradient is bitwise identical whatever the thread count. No step
 //! allocates.
+//!
+//! **MLPs run batch-wide** instead: one workspace of `max_batch` rows, each
+//! dense layer a single product over the whole batch with the row-parallel
+//! SGEMM (rayon over row blocks of the output — for the weight gradient
+//! dW = dYᵀ·X these are blocks of output units — with every element summed
+//! over the batch in one fixed k order), the weight gradients written
+//! straight into `grad`, so there is no per-chunk gradient and no
+//! reduction. The chunks then only split the softmax cross-entropy, whose
+//! per-chunk sums are added in chunk order. Bitwise thread-independent too.
 
 pub mod activation;
 pub mod conv;
@@ -513,7 +522,7 @@ impl Network {
     /// Mean cross-entropy over the batch plus (l2/2)·Σ_weights θ², and its
     /// gradient written to `grad` (overwritten); see the module docs.
     /// `x` is B×784 row-major, B = `labels.len()` ≤ max_batch.
-    /// O(B·FLOP per example + D·⌈B/chunk⌉).
+    /// O(B·FLOP per example + D·⌈B/chunk⌉), O(B·FLOP + D) for an MLP.
     ///
     /// # Panics
     /// If B = 0 or B > max_batch, `x.len() != B·784`, `theta` or `grad` is
