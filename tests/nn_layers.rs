@@ -16,7 +16,7 @@ mod nn_ref;
 
 use intrinsic_dim::nn::activation::{relu_backward, relu_forward};
 use intrinsic_dim::nn::conv::{
-    ConvShape, conv_backward, conv_forward, flatten_backward, flatten_forward,
+    ConvShape, conv_backward, conv_forward, flatten_backward, flatten_forward, im2col,
 };
 use intrinsic_dim::nn::dense::{dense_backward, dense_forward};
 use intrinsic_dim::nn::loss::softmax_ce;
@@ -396,5 +396,103 @@ fn gemm_small_m_matches_naive_accumulation() {
                 }
             }
         }
+    }
+}
+
+/// im2col against its definition, col[(c·k+ky)·k+kx][(e·oh+oy)·ow+ox] =
+/// x[c][e][oy+ky][ox+kx], for the LeNet widths (ow = 24 and 8, which take
+/// the fixed-width copy paths) and an odd width (the generic path).
+#[test]
+fn im2col_matches_its_definition_for_the_lenet_widths() {
+    for (s, n) in [
+        (
+            ConvShape {
+                in_c: 1,
+                in_h: 28,
+                in_w: 28,
+                out_c: 6,
+                k: 5,
+            },
+            3,
+        ),
+        (
+            ConvShape {
+                in_c: 6,
+                in_h: 12,
+                in_w: 12,
+                out_c: 16,
+                k: 5,
+            },
+            4,
+        ),
+        (
+            ConvShape {
+                in_c: 2,
+                in_h: 9,
+                in_w: 11,
+                out_c: 1,
+                k: 3,
+            },
+            2,
+        ),
+    ] {
+        let x: Vec<f32> = (0..n * s.in_len()).map(|i| i as f32 * 0.5 - 7.0).collect();
+        let mut col = vec![f32::NAN; s.col_len(n)];
+        im2col(&s, n, &x, &mut col);
+        let (oh, ow, k) = (s.out_h(), s.out_w(), s.k);
+        let np = n * oh * ow;
+        for c in 0..s.in_c {
+            for ky in 0..k {
+                for kx in 0..k {
+                    for e in 0..n {
+                        for oy in 0..oh {
+                            for ox in 0..ow {
+                                let want =
+                                    x[(c * n + e) * s.in_h * s.in_w + (oy + ky) * s.in_w + ox + kx];
+                                let got =
+                                    col[((c * k + ky) * k + kx) * np + (e * oh + oy) * ow + ox];
+                                assert_eq!(got, want, "{s:?} c{c} ky{ky} kx{kx} e{e} ({oy},{ox})");
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Max-pool on LeNet-sized planes (24×24 and 8×8) with many ties (values
+/// drawn from {0, 1, 2}) against a naive first-maximum loop.
+#[test]
+fn maxpool_matches_a_naive_first_maximum_on_lenet_planes() {
+    for (planes, h) in [(5, 24), (7, 8)] {
+        let x: Vec<f32> = (0..planes * h * h)
+            .map(|i| ((i * 7919 + i / 3) % 3) as f32)
+            .collect();
+        let o = h / 2;
+        let mut y = vec![f32::NAN; planes * o * o];
+        let mut arg = vec![9u8; planes * o * o];
+        maxpool_forward(planes, h, h, &x, &mut y, &mut arg);
+        let dy: Vec<f32> = (0..y.len()).map(|i| 1.0 + i as f32).collect();
+        let mut dx = vec![f32::NAN; x.len()];
+        maxpool_backward(planes, h, h, &dy, &arg, &mut dx);
+        let mut want_dx = vec![0.0f32; x.len()];
+        for p in 0..planes {
+            for i in 0..o {
+                for j in 0..o {
+                    let at = |q: usize| p * h * h + (2 * i + q / 2) * h + 2 * j + q % 2;
+                    let mut best = 0;
+                    for q in 1..4 {
+                        if x[at(q)] > x[at(best)] {
+                            best = q;
+                        }
+                    }
+                    let yi = (p * o + i) * o + j;
+                    assert_eq!(y[yi], x[at(best)], "plane {p} window ({i},{j}) value");
+                    want_dx[at(best)] = dy[yi];
+                }
+            }
+        }
+        assert_eq!(dx, want_dx, "{planes}×{h}×{h}: gradient routing");
     }
 }

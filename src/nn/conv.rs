@@ -81,9 +81,17 @@ pub fn im2col(s: &ConvShape, n: usize, x: &[f32], col: &mut [f32]) {
                 let row = &mut col[r * np..(r + 1) * np];
                 for e in 0..n {
                     let xp = &x[(c * n + e) * plane..(c * n + e + 1) * plane];
-                    for oy in 0..oh {
-                        let src = &xp[(oy + ky) * s.in_w + kx..][..ow];
-                        copy_run(&mut row[(e * oh + oy) * ow..][..ow], src);
+                    let dst = &mut row[e * oh * ow..(e + 1) * oh * ow];
+                    let src = &xp[ky * s.in_w + kx..];
+                    match ow {
+                        8 => copy_rows::<8>(dst, src, s.in_w),
+                        24 => copy_rows::<24>(dst, src, s.in_w),
+                        _ => {
+                            for oy in 0..oh {
+                                let src = &src[oy * s.in_w..][..ow];
+                                copy_run(&mut dst[oy * ow..][..ow], src);
+                            }
+                        }
                     }
                 }
             }
@@ -365,6 +373,17 @@ fn copy_run(dst: &mut [f32], src: &[f32]) {
         i += 8;
     }
     dst[i..].copy_from_slice(&src[i..]);
+}
+
+/// im2col inner loop for a compile-time run length `OW`: consecutive runs
+/// of `dst` (OW values each) ← runs of `src` starting every `stride`
+/// values. O(dst.len()).
+#[inline(always)]
+fn copy_rows<const OW: usize>(dst: &mut [f32], src: &[f32], stride: usize) {
+    for (oy, d) in dst.as_chunks_mut::<OW>().0.iter_mut().enumerate() {
+        let s: &[f32; OW] = src[oy * stride..].first_chunk().unwrap();
+        *d = *s;
+    }
 }
 
 /// dst += src for the short runs of col2im, in 16- and 8-lane pieces. O(len).

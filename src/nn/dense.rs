@@ -9,8 +9,14 @@
 //! transposed copy of W is ever made. Storing W as out×in keeps each output
 //! unit's weights contiguous, which is also how `fan_in` = `in` is read off
 //! the shape `[out, in]`.
+//!
+//! The products use the row-parallel SGEMM (`kernels::gemm::sgemm`): large
+//! ones (an MLP's layers over a whole batch) are split over row blocks of
+//! the output under rayon, small ones run on the calling thread; either way
+//! every output element is summed in the same fixed order, so the result is
+//! bitwise independent of the thread count.
 
-use super::gemm;
+use super::gemm_auto as gemm;
 use crate::kernels::gemm::Trans;
 
 /// Y ← X·Wᵀ + b for `n` rows; see the module docs. O(n·in·out).

@@ -27,6 +27,15 @@
 //! Chunk gradients are then summed element by element in chunk order, so
 //! the gradient is bitwise identical whatever the thread count. No step
 //! allocates.
+//!
+//! **MLPs run batch-wide** instead: one workspace of `max_batch` rows, each
+//! dense layer a single product over the whole batch with the row-parallel
+//! SGEMM (rayon over row blocks of the output — for the weight gradient
+//! dW = dYᵀ·X these are blocks of output units — with every element summed
+//! over the batch in one fixed k order), the weight gradients written
+//! straight into `grad`, so there is no per-chunk gradient and no
+//! reduction. The chunks then only split the softmax cross-entropy, whose
+//! per-chunk sums are added in chunk order. Bitwise thread-independent too.
 
 pub mod activation;
 pub mod conv;
@@ -69,6 +78,30 @@ pub(crate) fn gemm(
     ldc: usize,
 ) {
     crate::kernels::gemm::sgemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+}
+
+/// The SGEMM of the dense layers: [`crate::kernels::gemm::sgemm`], which
+/// splits large products over row blocks of C under rayon (bitwise the same
+/// whatever the thread count) and runs small ones on the calling thread, so
+/// it is also cheap inside the per-chunk tasks of a convolutional network.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+pub(crate) fn gemm_auto(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
+    crate::kernels::gemm::sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
 }
 
 /// Errors from building a network.
@@ -309,8 +342,14 @@ pub struct Network {
     num_params: usize,
     max_batch: usize,
     chunk: usize,
+    /// Batch-wide mode (MLPs): one workspace of max_batch rows, every
+    /// layer over the whole batch with the row-parallel SGEMM, weight
+    /// gradients written straight into `grad` (no chunk reduction).
+    wide: bool,
     ws: Vec<Workspace>,
     partials: Vec<f64>,
+    /// Per-chunk (Σ CE, correct) of the batch-wide loss.
+    chunk_stats: Vec<(f64, usize)>,
 }
 
 impl Network {
@@ -366,31 +405,42 @@ impl Network {
         let num_params = off;
         let chunk = chunk.min(max_batch);
         let nchunks = max_batch.div_ceil(chunk);
-        let ws = (0..nchunks)
+        let wide = matches!(arch, Arch::Mlp { .. });
+        // Rows per workspace and number of workspaces.
+        let (rows, nws) = if wide {
+            (max_batch, 1)
+        } else {
+            (chunk, nchunks)
+        };
+        let ws = (0..nws)
             .map(|_| Workspace {
                 acts: layers
                     .iter()
-                    .map(|l| vec![0.0; chunk * l.spec.out_len()])
+                    .map(|l| vec![0.0; rows * l.spec.out_len()])
                     .collect(),
                 dacts: layers
                     .iter()
-                    .map(|l| vec![0.0; chunk * l.spec.out_len()])
+                    .map(|l| vec![0.0; rows * l.spec.out_len()])
                     .collect(),
                 cols: layers
                     .iter()
                     .map(|l| match &l.spec {
-                        LayerSpec::Conv { shape, .. } => vec![0.0; shape.col_len(chunk)],
+                        LayerSpec::Conv { shape, .. } => vec![0.0; shape.col_len(rows)],
                         _ => Vec::new(),
                     })
                     .collect(),
                 args: layers
                     .iter()
                     .map(|l| match &l.spec {
-                        LayerSpec::MaxPool { .. } => vec![0u8; chunk * l.spec.out_len()],
+                        LayerSpec::MaxPool { .. } => vec![0u8; rows * l.spec.out_len()],
                         _ => Vec::new(),
                     })
                     .collect(),
-                grad: vec![0.0; num_params],
+                grad: if wide {
+                    Vec::new()
+                } else {
+                    vec![0.0; num_params]
+                },
                 loss: 0.0,
                 correct: 0,
             })
@@ -402,8 +452,10 @@ impl Network {
             num_params,
             max_batch,
             chunk,
+            wide,
             ws,
             partials: vec![0.0; num_params.div_ceil(REDUCE_BLOCK)],
+            chunk_stats: vec![(0.0, 0); nchunks],
         })
     }
 
@@ -470,7 +522,7 @@ impl Network {
     /// Mean cross-entropy over the batch plus (l2/2)·Σ_weights θ², and its
     /// gradient written to `grad` (overwritten); see the module docs.
     /// `x` is B×784 row-major, B = `labels.len()` ≤ max_batch.
-    /// O(B·FLOP per example + D·⌈B/chunk⌉).
+    /// O(B·FLOP per example + D·⌈B/chunk⌉), O(B·FLOP + D) for an MLP.
     ///
     /// # Panics
     /// If B = 0 or B > max_batch, `x.len() != B·784`, `theta` or `grad` is
@@ -509,6 +561,24 @@ impl Network {
         let in_len = self.input_len();
         let layers = &self.layers;
         let scale = 1.0 / b as f32;
+        if self.wide {
+            let ws = &mut self.ws[0];
+            forward(layers, theta, x, b, ws);
+            let last = layers.len() - 1;
+            let classes = layers[last].spec.out_len();
+            chunked_loss(
+                chunk,
+                classes,
+                &ws.acts[last][..b * classes],
+                labels,
+                scale,
+                Some(&mut ws.dacts[last][..b * classes]),
+                &mut self.chunk_stats[..nc],
+            );
+            backward(layers, theta, x, b, ws, grad);
+            ws.loss = self.chunk_stats[..nc].iter().map(|s| s.0).sum();
+            return self.finish_grad(theta, l2, grad, 0, b);
+        }
         self.ws[..nc]
             .par_iter_mut()
             .enumerate()
@@ -529,9 +599,24 @@ impl Network {
                 );
                 ws.loss = loss;
                 ws.correct = correct;
-                backward(layers, theta, xc, n, ws);
+                let mut g = std::mem::take(&mut ws.grad);
+                backward(layers, theta, xc, n, ws, &mut g);
+                ws.grad = g;
             });
-        // Fixed-order reduction: grad[i] = Σ_c ws[c].grad[i] (c ascending) + l2·θ_i.
+        self.finish_grad(theta, l2, grad, nc, b)
+    }
+
+    /// grad ← Σ_{c<nc} ws[c].grad (c ascending; with nc = 0 grad already
+    /// holds the data gradient) + l2·θ on weights; returns the mean CE over
+    /// the `b` examples plus the L2 term. O(D·max(nc, 1)).
+    fn finish_grad(
+        &mut self,
+        theta: &[f32],
+        l2: f32,
+        grad: &mut [f32],
+        nc: usize,
+        b: usize,
+    ) -> f32 {
         let ws = &self.ws[..nc];
         let layout = &self.layout;
         grad.par_chunks_mut(REDUCE_BLOCK)
@@ -540,10 +625,12 @@ impl Network {
             .for_each(|(bi, (g, part))| {
                 let s = bi * REDUCE_BLOCK;
                 let e = s + g.len();
-                g.copy_from_slice(&ws[0].grad[s..e]);
-                for w in &ws[1..] {
-                    for (o, &v) in g.iter_mut().zip(&w.grad[s..e]) {
-                        *o += v;
+                if let Some((first, rest)) = ws.split_first() {
+                    g.copy_from_slice(&first.grad[s..e]);
+                    for w in rest {
+                        for (o, &v) in g.iter_mut().zip(&w.grad[s..e]) {
+                            *o += v;
+                        }
                     }
                 }
                 let mut acc = 0.0f64;
@@ -553,15 +640,16 @@ impl Network {
                         if lo >= hi {
                             continue;
                         }
-                        for (o, &th) in g[lo - s..hi - s].iter_mut().zip(&theta[lo..hi]) {
-                            *o += l2 * th;
-                            acc += (th as f64) * (th as f64);
-                        }
+                        acc += decay_add(l2, &theta[lo..hi], &mut g[lo - s..hi - s]);
                     }
                 }
                 *part = acc;
             });
-        let ce: f64 = ws.iter().map(|w| w.loss).sum();
+        let ce: f64 = if nc == 0 {
+            self.ws[0].loss
+        } else {
+            ws.iter().map(|w| w.loss).sum()
+        };
         let sq: f64 = self.partials.iter().sum();
         (ce / b as f64 + 0.5 * l2 as f64 * sq) as f32
     }
@@ -588,11 +676,42 @@ impl Network {
         let layers = &self.layers;
         let mut total = 0.0f64;
         let mut correct = 0usize;
-        let round = self.ws.len() * chunk;
+        let round = if self.wide {
+            self.max_batch
+        } else {
+            self.ws.len() * chunk
+        };
         let mut start = 0;
         while start < labels.len() {
             let b = round.min(labels.len() - start);
             let nc = b.div_ceil(chunk);
+            if self.wide {
+                let ws = &mut self.ws[0];
+                forward(
+                    layers,
+                    theta,
+                    &x[start * in_len..(start + b) * in_len],
+                    b,
+                    ws,
+                );
+                let last = layers.len() - 1;
+                let classes = layers[last].spec.out_len();
+                chunked_loss(
+                    chunk,
+                    classes,
+                    &ws.acts[last][..b * classes],
+                    &labels[start..start + b],
+                    1.0,
+                    None,
+                    &mut self.chunk_stats[..nc],
+                );
+                for s in &self.chunk_stats[..nc] {
+                    total += s.0;
+                    correct += s.1;
+                }
+                start += b;
+                continue;
+            }
             self.ws[..nc]
                 .par_iter_mut()
                 .enumerate()
@@ -649,9 +768,16 @@ fn forward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Worksp
 }
 
 /// Backward pass from `ws.dacts[last]` (set by the loss) down to the first
-/// layer, writing parameter gradients into `ws.grad`.
+/// layer, writing parameter gradients into `grad` (length D, overwritten).
 #[inline(never)]
-fn backward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Workspace) {
+fn backward(
+    layers: &[Layer],
+    theta: &[f32],
+    x: &[f32],
+    n: usize,
+    ws: &mut Workspace,
+    grad: &mut [f32],
+) {
     for (i, l) in layers.iter().enumerate().rev() {
         let input: &[f32] = if i == 0 { x } else { &ws.acts[i - 1] };
         let input = &input[..n * l.spec.in_len()];
@@ -664,7 +790,7 @@ fn backward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Works
             Some(&mut dbefore[i - 1][..n * l.spec.in_len()])
         };
         let w = &theta[l.w_off..l.w_off + l.w_len];
-        let (dw, db) = ws.grad[l.w_off..l.w_off + l.w_len + l.b_len].split_at_mut(l.w_len);
+        let (dw, db) = grad[l.w_off..l.w_off + l.w_len + l.b_len].split_at_mut(l.w_len);
         match &l.spec {
             LayerSpec::Dense { inp, out, .. } => {
                 dense::dense_backward(n, *inp, *out, input, w, dy, dw, db, dx)
@@ -689,4 +815,60 @@ fn backward(layers: &[Layer], theta: &[f32], x: &[f32], n: usize, ws: &mut Works
             }
         }
     }
+}
+
+/// Softmax cross-entropy of `b = labels.len()` rows in chunks of `chunk`
+/// rows under rayon: `stats[c]` ← (Σ CE, correct) of chunk c, and
+/// `dlogits` (if given) ← `scale`·∇CE row by row. Every value depends only
+/// on its own row, so the result does not depend on the thread count.
+/// O(b·classes).
+fn chunked_loss(
+    chunk: usize,
+    classes: usize,
+    logits: &[f32],
+    labels: &[u8],
+    scale: f32,
+    dlogits: Option<&mut [f32]>,
+    stats: &mut [(f64, usize)],
+) {
+    let rows = chunk * classes;
+    match dlogits {
+        Some(d) => logits
+            .par_chunks(rows)
+            .zip(d.par_chunks_mut(rows))
+            .zip(labels.par_chunks(chunk))
+            .zip(stats.par_iter_mut())
+            .for_each(|(((z, d), y), st)| {
+                *st = loss::softmax_ce(y.len(), classes, z, y, scale, Some(d));
+            }),
+        None => logits
+            .par_chunks(rows)
+            .zip(labels.par_chunks(chunk))
+            .zip(stats.par_iter_mut())
+            .for_each(|((z, y), st)| {
+                *st = loss::softmax_ce(y.len(), classes, z, y, scale, None);
+            }),
+    }
+}
+
+/// g ← g + l2·θ element-wise; returns Σ θ² accumulated in f64 over eight
+/// interleaved lanes (lane j takes the elements ≡ j mod 8, the lanes are
+/// then added in order), a fixed order so the result depends only on the
+/// data. Vectorises. O(len).
+#[inline]
+fn decay_add(l2: f32, theta: &[f32], g: &mut [f32]) -> f64 {
+    let mut lanes = [0.0f64; 8];
+    let (th8, th_rest) = theta.as_chunks::<8>();
+    let (g8, g_rest) = g.as_chunks_mut::<8>();
+    for (tv, gv) in th8.iter().zip(g8) {
+        for j in 0..8 {
+            gv[j] += l2 * tv[j];
+            lanes[j] += (tv[j] as f64) * (tv[j] as f64);
+        }
+    }
+    for (j, (o, &th)) in g_rest.iter_mut().zip(th_rest).enumerate() {
+        *o += l2 * th;
+        lanes[j] += (th as f64) * (th as f64);
+    }
+    lanes.iter().sum()
 }

@@ -42,18 +42,32 @@ pub fn maxpool_forward(
         for i in 0..oh {
             let r0 = &xp[2 * i * w..(2 * i + 1) * w];
             let r1 = &xp[(2 * i + 1) * w..(2 * i + 2) * w];
-            for j in 0..ow {
-                let cand = [r0[2 * j], r0[2 * j + 1], r1[2 * j], r1[2 * j + 1]];
-                let mut best = cand[0];
+            let yr = &mut yp[i * ow..(i + 1) * ow];
+            let ar = &mut ap[i * ow..(i + 1) * ow];
+            // Branch-free selects in window order: a later value wins only
+            // if strictly greater (the first maximum keeps the gradient).
+            for (((o, a), p0), p1) in yr
+                .iter_mut()
+                .zip(ar.iter_mut())
+                .zip(r0.chunks_exact(2))
+                .zip(r1.chunks_exact(2))
+            {
+                let mut best = p0[0];
                 let mut k = 0u8;
-                for (q, &v) in cand.iter().enumerate().skip(1) {
-                    if v > best {
-                        best = v;
-                        k = q as u8;
-                    }
+                if p0[1] > best {
+                    best = p0[1];
+                    k = 1;
                 }
-                yp[i * ow + j] = best;
-                ap[i * ow + j] = k;
+                if p1[0] > best {
+                    best = p1[0];
+                    k = 2;
+                }
+                if p1[1] > best {
+                    best = p1[1];
+                    k = 3;
+                }
+                *o = best;
+                *a = k;
             }
         }
     }
@@ -79,14 +93,19 @@ pub fn maxpool_backward(planes: usize, h: usize, w: usize, dy: &[f32], arg: &[u8
         let dyp = &dy[p * oh * ow..(p + 1) * oh * ow];
         let ap = &arg[p * oh * ow..(p + 1) * oh * ow];
         for i in 0..oh {
-            for j in 0..ow {
-                let g = dyp[i * ow + j];
-                let k = ap[i * ow + j] as usize;
-                let base = 2 * i * w + 2 * j;
-                let pos = [base, base + 1, base + w, base + w + 1];
-                for (q, &at) in pos.iter().enumerate() {
-                    dxp[at] = if q == k { g } else { 0.0 };
-                }
+            let (r0, r1) = dxp[2 * i * w..(2 * i + 2) * w].split_at_mut(w);
+            let dr = &dyp[i * ow..(i + 1) * ow];
+            let ar = &ap[i * ow..(i + 1) * ow];
+            for (((&g, &k), q0), q1) in dr
+                .iter()
+                .zip(ar)
+                .zip(r0.chunks_exact_mut(2))
+                .zip(r1.chunks_exact_mut(2))
+            {
+                q0[0] = if k == 0 { g } else { 0.0 };
+                q0[1] = if k == 1 { g } else { 0.0 };
+                q1[0] = if k == 2 { g } else { 0.0 };
+                q1[1] = if k == 3 { g } else { 0.0 };
             }
         }
     }
