@@ -17,8 +17,9 @@
 //!
 //! fan_in of a weight = C·k².
 
-use super::gemm;
+// Inside a chunk (the chunks already run in parallel): the single-threaded SGEMM.
 use crate::kernels::gemm::Trans;
+use crate::kernels::gemm::sgemm_serial as gemm;
 use wide::{f32x8, f32x16};
 
 /// Shape of a valid, stride-1 convolution.

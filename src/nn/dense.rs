@@ -16,8 +16,11 @@
 //! every output element is summed in the same fixed order, so the result is
 //! bitwise independent of the thread count.
 
-use super::gemm_auto as gemm;
+// Over the whole batch: `sgemm` splits large products over row blocks of C
+// (bitwise the same for any thread count) and runs small ones on the calling
+// thread, so it is also cheap inside the per-chunk tasks of a convolutional net.
 use crate::kernels::gemm::Trans;
+use crate::kernels::gemm::sgemm as gemm;
 
 /// Y ← X·Wᵀ + b for `n` rows; see the module docs. O(n·in·out).
 ///

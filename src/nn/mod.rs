@@ -47,7 +47,6 @@ pub mod pool;
 
 use rayon::prelude::*;
 
-use crate::kernels::gemm::Trans;
 use crate::rng;
 use conv::ConvShape;
 
@@ -57,52 +56,6 @@ pub const INPUT_SIDE: usize = 28;
 pub const INPUT_LEN: usize = INPUT_SIDE * INPUT_SIDE;
 /// Number of classes: 10.
 pub const NUM_CLASSES: usize = 10;
-
-/// The single-threaded SGEMM every layer uses inside a chunk (the chunks
-/// themselves already run in parallel).
-#[allow(clippy::too_many_arguments)]
-#[inline]
-pub(crate) fn gemm(
-    ta: Trans,
-    tb: Trans,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    crate::kernels::gemm::sgemm_serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
-
-/// The SGEMM of the dense layers: [`crate::kernels::gemm::sgemm`], which
-/// splits large products over row blocks of C under rayon (bitwise the same
-/// whatever the thread count) and runs small ones on the calling thread, so
-/// it is also cheap inside the per-chunk tasks of a convolutional network.
-#[allow(clippy::too_many_arguments)]
-#[inline]
-pub(crate) fn gemm_auto(
-    ta: Trans,
-    tb: Trans,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
-    crate::kernels::gemm::sgemm(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
-}
 
 /// Errors from building a network.
 #[derive(Debug, thiserror::Error)]
