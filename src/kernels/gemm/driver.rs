@@ -137,31 +137,50 @@ pub(super) fn gemm(
     // k blocks depend only on k (never on threads): the k order is fixed.
     let nkb = k.div_ceil(KC);
     let kcb = k.div_ceil(nkb);
-    let ncb = n.min(NC);
-    with_buf(&BUF_B, kcb * ncb.div_ceil(NR) * NR, |bp| {
+    // Every k block of one B panel is packed up front (in parallel when the
+    // product is), so each panel costs one fork-join over row chunks, not
+    // one per k block; each task then runs the k blocks in order.
+    let stride = kcb * n.min(NC).div_ceil(NR) * NR;
+    with_buf(&BUF_B, nkb * stride, |bp| {
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
-            for kb in 0..nkb {
+            let pack = |kb: usize, dst: &mut [f32]| {
                 let p0 = kb * kcb;
-                let kc = kcb.min(k - p0);
-                pack_b(tb, b, ldb, p0, kc, jc, nc, bp);
-                let beta_k = if kb == 0 { beta } else { 1.0 };
-                let bp: &[f32] = bp;
-                let block = |i0: usize, rows: usize, c: &mut [f32]| {
+                pack_b(tb, b, ldb, p0, kcb.min(k - p0), jc, nc, dst);
+            };
+            let packed = &mut bp[..nkb * stride];
+            if parallel {
+                packed
+                    .par_chunks_mut(stride)
+                    .enumerate()
+                    .for_each(|(kb, dst)| pack(kb, dst));
+            } else {
+                packed
+                    .chunks_mut(stride)
+                    .enumerate()
+                    .for_each(|(kb, dst)| pack(kb, dst));
+            }
+            let packed: &[f32] = packed;
+            let block = |i0: usize, rows: usize, c: &mut [f32]| {
+                for kb in 0..nkb {
+                    let p0 = kb * kcb;
+                    let kc = kcb.min(k - p0);
+                    let beta_k = if kb == 0 { beta } else { 1.0 };
+                    let bpk = &packed[kb * stride..(kb + 1) * stride];
                     macro_rows(
-                        ta, a, lda, i0, rows, p0, kc, bp, jc, nc, alpha, beta_k, c, ldc,
+                        ta, a, lda, i0, rows, p0, kc, bpk, jc, nc, alpha, beta_k, c, ldc,
                     );
-                };
-                if parallel {
-                    c.par_chunks_mut(chunk_rows * ldc)
-                        .enumerate()
-                        .for_each(|(t, cc)| {
-                            let i0 = t * chunk_rows;
-                            block(i0, chunk_rows.min(m - i0), cc);
-                        });
-                } else {
-                    block(0, m, c);
                 }
+            };
+            if parallel {
+                c.par_chunks_mut(chunk_rows * ldc)
+                    .enumerate()
+                    .for_each(|(t, cc)| {
+                        let i0 = t * chunk_rows;
+                        block(i0, chunk_rows.min(m - i0), cc);
+                    });
+            } else {
+                block(0, m, c);
             }
         }
     });
