@@ -40,6 +40,7 @@ fn config(proj: ProjSpec, dim: usize) -> TrainConfig {
         seed: 7,
         proj_seed: 8,
         data_seed: 9,
+        metric: Default::default(),
     }
 }
 

@@ -27,6 +27,7 @@ fn small_config(proj: ProjSpec, dim: usize) -> TrainConfig {
         seed: 3,
         proj_seed: 4,
         data_seed: 5,
+        metric: Default::default(),
     }
 }
 

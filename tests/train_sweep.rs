@@ -3,6 +3,8 @@
 //! d_int90 falls in a stated bracket, resuming, and sharding (the union of
 //! the shards equals the unsharded sweep bit for bit).
 
+mod results_support;
+
 use std::path::PathBuf;
 
 use intrinsic_dim::data::{self, DataConfig, Dataset};
@@ -13,6 +15,7 @@ use intrinsic_dim::train::results::{self, Baseline, DimStat, Row, crossing, summ
 use intrinsic_dim::train::sweep::{self, SweepConfig, merge_files, parse_dims, parse_shard};
 use intrinsic_dim::train::toy::{TOY_BIG, toy_loss, toy_sweep};
 use intrinsic_dim::train::{ProjSpec, TrainConfig};
+use results_support::row;
 
 #[test]
 fn dims_lists_and_ranges_parse() {
@@ -56,6 +59,7 @@ fn stat(dim: usize, mean: f64) -> DimStat {
         min: mean,
         max: mean,
         seconds: 1.0,
+        accs: vec![mean],
     }
 }
 
@@ -77,31 +81,6 @@ fn crossing_picks_the_smallest_d_and_interpolates_linearly() {
     assert_eq!((c.dim, c.interpolated), (Some(100), None));
     let c = crossing(&s, 0.995);
     assert_eq!((c.dim, c.interpolated), (None, None));
-}
-
-fn row(proj: &str, dim: usize, seed: u64, acc: f64) -> Row {
-    Row {
-        model: "fc".into(),
-        proj: proj.into(),
-        big_dim: 199_210,
-        dim,
-        seed,
-        proj_seed: seed,
-        data_seed: seed,
-        epochs: 3,
-        batch: 128,
-        optimizer: "adam(lr=0.01;b1=0.9;b2=0.999)".into(),
-        l2: 0.0,
-        dataset: "mnist".into(),
-        train_examples: 60_000,
-        test_examples: 10_000,
-        test_correct: (acc * 10_000.0).round() as usize,
-        test_accuracy: acc,
-        test_loss: 0.3,
-        train_loss: 0.25,
-        seconds: 4.5,
-        examples_per_sec: 90_000.0,
-    }
 }
 
 #[test]

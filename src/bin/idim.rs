@@ -15,7 +15,7 @@ use intrinsic_dim::train::optim::OptimizerKind;
 use intrinsic_dim::train::progress::Console;
 use intrinsic_dim::train::results::{self, Baseline};
 use intrinsic_dim::train::{
-    ProjSpec, TrainConfig, check_output_path, restore, subspace, sweep, toy,
+    Metric, ProjSpec, TrainConfig, analysis, check_output_path, restore, subspace, sweep, toy,
 };
 
 /// Measure the intrinsic dimension of learning problems by training in random subspaces.
@@ -169,6 +169,10 @@ struct ModelArgs {
     /// Seed of the per-epoch shuffling (and of label noise).
     #[arg(long, default_value_t = 0)]
     data_seed: u64,
+    /// Accuracy that d_int90 uses: test (generalisation, the default) or train
+    /// (memorisation: the training split is evaluated after every epoch).
+    #[arg(long, default_value = "test")]
+    metric: String,
 }
 
 impl ModelArgs {
@@ -211,6 +215,7 @@ impl ModelArgs {
         c.seed = self.seed;
         c.proj_seed = self.proj_seed;
         c.data_seed = self.data_seed;
+        c.metric = Metric::parse(&self.metric)?;
         Ok(c)
     }
 }
@@ -276,6 +281,19 @@ struct ReportCmd {
     /// Directory for summary.json and accuracy.svg (default: that of the first file).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Accuracy to analyse: test, or train (runs swept with --metric train).
+    #[arg(long, default_value = "test")]
+    metric: String,
+    /// Print Markdown tables (with bootstrap intervals over seeds) instead of the plain table.
+    #[arg(long)]
+    markdown: bool,
+    /// Also plot d_int90 against D across the models (dint-vs-D.svg).
+    #[arg(long)]
+    plot_dint: bool,
+    /// Also list d_int90 for runs cut to each of these epoch counts (from the
+    /// per-epoch curves) and plot it (dint-vs-epochs.svg), e.g. 1,2,5,10.
+    #[arg(long, value_name = "LIST")]
+    by_epoch: Option<String>,
 }
 
 #[derive(Args)]
@@ -483,11 +501,33 @@ fn cmd_sweep(c: SweepCmd) -> Result<()> {
 
 fn cmd_report(c: ReportCmd) -> Result<()> {
     let baseline = Baseline::parse(&c.baseline)?;
-    let rows = sweep::merge_files(&c.files)?;
+    let metric = Metric::parse(&c.metric)?;
+    let by_epoch = match &c.by_epoch {
+        Some(list) => Some(
+            sweep::parse_dims(list)
+                .context("invalid --by-epoch: give epoch counts like 1,2,5,10")?,
+        ),
+        None => None,
+    };
+    let rows = analysis::for_metric(&sweep::merge_files(&c.files)?, metric);
+    if rows.is_empty() {
+        bail!(
+            "no runs with a {} accuracy in these files; for --metric train the sweep must have run with --metric train",
+            c.metric
+        );
+    }
     let groups = results::summarise(&rows, baseline);
-    for g in &groups {
-        print!("{}", results::render_table(g));
-        println!();
+    let global = match baseline {
+        Baseline::Global(x) => x,
+        Baseline::Measured => 1.0,
+    };
+    if c.markdown {
+        print!("{}", analysis::markdown(&rows, global, &c.metric));
+    } else {
+        for g in &groups {
+            print!("{}", results::render_table(g));
+            println!();
+        }
     }
     let dir = match &c.out {
         Some(d) => d.clone(),
@@ -498,8 +538,24 @@ fn cmd_report(c: ReportCmd) -> Result<()> {
             .unwrap_or_else(|| PathBuf::from(".")),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    for f in sweep::write_summary(&dir, "summary", &rows, &groups)? {
-        println!("wrote {}", f.display());
+    let mut files = sweep::write_summary(&dir, "summary", &rows, &groups)?;
+    let mut write_chart = |name: &str, chart: intrinsic_dim::plot::Chart| -> Result<()> {
+        let p = dir.join(name);
+        intrinsic_dim::fsutil::write_atomic(&p, chart.to_svg().as_bytes())
+            .with_context(|| format!("cannot write {}", p.display()))?;
+        files.push(p);
+        Ok(())
+    };
+    if c.plot_dint {
+        write_chart("dint-vs-D.svg", analysis::dint_vs_big_dim_chart(&groups))?;
+    }
+    if let Some(epochs) = by_epoch {
+        let (table, chart) = analysis::by_epoch(&rows, &epochs, global);
+        println!("\n{table}");
+        write_chart("dint-vs-epochs.svg", chart)?;
+    }
+    for f in files {
+        eprintln!("wrote {}", f.display());
     }
     Ok(())
 }

@@ -8,6 +8,7 @@
 //! - [`toy`]: the paper's toy problem whose intrinsic dimension is exactly 10.
 //! - [`optim`]: SGD with momentum and Adam on a flat parameter vector.
 
+pub mod analysis;
 pub mod optim;
 pub mod progress;
 pub mod restore;
@@ -160,6 +161,37 @@ pub struct TrainConfig {
     pub proj_seed: u64,
     /// Seed of the per-epoch shuffling of the training set.
     pub data_seed: u64,
+    /// The accuracy a run reports besides the test accuracy: [`Metric::Test`]
+    /// (the default) or also the training accuracy after every epoch
+    /// ([`Metric::Train`], for memorisation experiments with shuffled labels).
+    pub metric: Metric,
+}
+
+/// Which accuracy measures a run: generalisation (test set) or memorisation
+/// (the training set, e.g. with shuffled labels, as in the paper's random-label
+/// experiments).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum Metric {
+    /// Accuracy on the test set (the default).
+    #[default]
+    Test,
+    /// Accuracy on the training split (evaluated after every epoch, at the
+    /// cost of one forward pass over it).
+    Train,
+}
+
+impl Metric {
+    /// Parses `test` or `train`.
+    pub fn parse(s: &str) -> Result<Metric, TrainError> {
+        match s {
+            "test" => Ok(Metric::Test),
+            "train" => Ok(Metric::Train),
+            _ => Err(TrainError::config(
+                "--metric",
+                format!("unknown metric {s:?}; use test or train"),
+            )),
+        }
+    }
 }
 
 impl TrainConfig {
@@ -182,6 +214,7 @@ impl TrainConfig {
             seed: 0,
             proj_seed: 0,
             data_seed: 0,
+            metric: Metric::Test,
         }
     }
 

@@ -155,8 +155,12 @@ impl Observer for Console {
                 .validation_accuracy
                 .map(|v| format!(", validation {:.2} %", 100.0 * v))
                 .unwrap_or_default();
+            let train = r
+                .train_accuracy
+                .map(|v| format!(", train accuracy {:.2} %", 100.0 * v))
+                .unwrap_or_default();
             self.line(&format!(
-                "{}: epoch {}/{}: train loss {:.4}, test loss {:.4}, test accuracy {:.2} %{val}, {:.2} s, {:.0} examples/s",
+                "{}: epoch {}/{}: train loss {:.4}, test loss {:.4}, test accuracy {:.2} %{val}{train}, {:.2} s, {:.0} examples/s",
                 self.label,
                 r.epoch,
                 self.epochs,

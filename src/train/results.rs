@@ -27,7 +27,12 @@ use super::restore::json_str;
 use crate::plot::{Chart, Series};
 
 /// The CSV header; [`Row::csv_line`] writes the fields in this order.
-pub const CSV_HEADER: &str = "model,proj,D,d,seed,proj_seed,data_seed,epochs,batch,optimizer,l2,dataset,train_examples,test_examples,test_correct,test_accuracy,test_loss,train_loss,seconds,examples_per_sec";
+pub const CSV_HEADER: &str = "model,proj,D,d,seed,proj_seed,data_seed,epochs,batch,optimizer,l2,dataset,train_examples,test_examples,test_correct,test_accuracy,test_loss,train_loss,seconds,examples_per_sec,train_accuracy,curve";
+
+/// The header of results files written before the `train_accuracy` and
+/// `curve` columns existed; [`read_csv`] still reads them (their rows have no
+/// training accuracy and no curve).
+pub const LEGACY_CSV_HEADER: &str = "model,proj,D,d,seed,proj_seed,data_seed,epochs,batch,optimizer,l2,dataset,train_examples,test_examples,test_correct,test_accuracy,test_loss,train_loss,seconds,examples_per_sec";
 
 /// One finished run.
 #[derive(Clone, Debug, PartialEq)]
@@ -72,6 +77,13 @@ pub struct Row {
     pub seconds: f64,
     /// Training examples per second.
     pub examples_per_sec: f64,
+    /// Accuracy on the training split after the last epoch (runs with
+    /// `--metric train` only).
+    pub train_accuracy: Option<f64>,
+    /// Test accuracy after each epoch (empty in legacy files). With a constant
+    /// learning rate, entry e − 1 is bit for bit the final accuracy of the same
+    /// run cut to e epochs, which [`at_epoch`] uses.
+    pub curve: Vec<f64>,
 }
 
 impl Row {
@@ -93,13 +105,17 @@ impl Row {
             self.l2,
             self.dataset,
             self.train_examples
-        )
+        ) + if self.train_accuracy.is_some() {
+            "|metric=train"
+        } else {
+            ""
+        }
     }
 
     /// The row as one CSV line (no newline). No field contains a comma.
     pub fn csv_line(&self) -> String {
         format!(
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             self.model,
             self.proj,
             self.big_dim,
@@ -119,14 +135,20 @@ impl Row {
             self.test_loss,
             self.train_loss,
             self.seconds,
-            self.examples_per_sec
+            self.examples_per_sec,
+            self.train_accuracy.map_or(String::new(), |a| a.to_string()),
+            self.curve
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(";")
         )
     }
 
     /// The row as one JSON object (no newline).
     pub fn json(&self) -> String {
         format!(
-            "{{\"model\": {}, \"proj\": {}, \"D\": {}, \"d\": {}, \"seed\": {}, \"proj_seed\": {}, \"data_seed\": {}, \"epochs\": {}, \"batch\": {}, \"optimizer\": {}, \"l2\": {}, \"dataset\": {}, \"train_examples\": {}, \"test_examples\": {}, \"test_correct\": {}, \"accuracy\": {}, \"test_loss\": {}, \"train_loss\": {}, \"seconds\": {}, \"examples_per_sec\": {}}}",
+            "{{\"model\": {}, \"proj\": {}, \"D\": {}, \"d\": {}, \"seed\": {}, \"proj_seed\": {}, \"data_seed\": {}, \"epochs\": {}, \"batch\": {}, \"optimizer\": {}, \"l2\": {}, \"dataset\": {}, \"train_examples\": {}, \"test_examples\": {}, \"test_correct\": {}, \"accuracy\": {}, \"test_loss\": {}, \"train_loss\": {}, \"seconds\": {}, \"examples_per_sec\": {}, \"train_accuracy\": {}, \"curve\": [{}]}}",
             json_str(&self.model),
             json_str(&self.proj),
             self.big_dim,
@@ -146,16 +168,23 @@ impl Row {
             json_num(self.test_loss),
             json_num(self.train_loss),
             json_num(self.seconds),
-            json_num(self.examples_per_sec)
+            json_num(self.examples_per_sec),
+            self.train_accuracy.map_or("null".into(), json_num),
+            self.curve
+                .iter()
+                .map(|&a| json_num(a))
+                .collect::<Vec<_>>()
+                .join(", ")
         )
     }
 
-    /// Parses one CSV line written by [`Row::csv_line`].
+    /// Parses one CSV line written by [`Row::csv_line`] (22 fields), or by
+    /// an older version (20 fields: no training accuracy, no curve).
     pub fn parse_csv(line: &str) -> Result<Row, String> {
         let f: Vec<&str> = line.split(',').collect();
-        if f.len() != 20 {
+        if f.len() != 22 && f.len() != 20 {
             return Err(format!(
-                "expected 20 comma-separated fields, found {}",
+                "expected 22 comma-separated fields, found {}",
                 f.len()
             ));
         }
@@ -185,6 +214,17 @@ impl Row {
             train_loss: p(f[17], "train_loss")?,
             seconds: p(f[18], "seconds")?,
             examples_per_sec: p(f[19], "examples_per_sec")?,
+            train_accuracy: match f.get(20).map(|x| x.trim()) {
+                None | Some("") => None,
+                Some(x) => Some(p(x, "train_accuracy")?),
+            },
+            curve: match f.get(21).map(|x| x.trim()) {
+                None | Some("") => Vec::new(),
+                Some(x) => x
+                    .split(';')
+                    .map(|a| p(a, "curve"))
+                    .collect::<Result<_, _>>()?,
+            },
         })
     }
 }
@@ -215,7 +255,7 @@ pub fn read_csv(path: &Path) -> Result<Vec<Row>, TrainError> {
     let n = lines.len();
     for (i, line) in lines.iter().enumerate() {
         if i == 0 {
-            if line.trim() != CSV_HEADER {
+            if line.trim() != CSV_HEADER && line.trim() != LEGACY_CSV_HEADER {
                 return Err(TrainError::Results {
                     path: path.to_path_buf(),
                     line: 1,
@@ -330,6 +370,8 @@ pub struct DimStat {
     pub max: f64,
     /// Mean wall time per run, seconds.
     pub seconds: f64,
+    /// The accuracy of each run (seed), in file order.
+    pub accs: Vec<f64>,
 }
 
 /// Where the accuracy curve crosses a threshold.
@@ -506,6 +548,7 @@ pub fn summarise(rows: &[Row], headline: Baseline) -> Vec<GroupSummary> {
                     min: accs.iter().cloned().fold(f64::INFINITY, f64::min),
                     max: accs.iter().cloned().fold(f64::NEG_INFINITY, f64::max),
                     seconds: rs.iter().map(|r| r.seconds).sum::<f64>() / rs.len() as f64,
+                    accs,
                 }
             })
             .collect();

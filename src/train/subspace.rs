@@ -25,7 +25,7 @@
 use std::time::{Duration, Instant};
 
 use super::progress::Observer;
-use super::{ProjSpec, TrainConfig, TrainError};
+use super::{Metric, ProjSpec, TrainConfig, TrainError};
 use crate::data::{Batcher, Dataset, IMAGE_LEN, Split};
 use crate::nn::{Arch, Network};
 use crate::projection::{self, Projection};
@@ -101,6 +101,9 @@ pub struct EpochReport {
     pub test_correct: usize,
     /// Validation accuracy, if a validation split was held out.
     pub validation_accuracy: Option<f64>,
+    /// Accuracy on the training split after this epoch ([`Metric::Train`]
+    /// runs only).
+    pub train_accuracy: Option<f64>,
     /// Training wall time of the epoch (evaluation excluded), seconds.
     pub train_seconds: f64,
     /// Training examples per second of training wall time.
@@ -476,6 +479,10 @@ pub fn train(
             let (_, c) = trainer.evaluate(v);
             c as f64 / v.len().max(1) as f64
         });
+        let train_accuracy = (cfg.metric == Metric::Train).then(|| {
+            let (_, c) = trainer.evaluate(&data.train);
+            c as f64 / data.train.len() as f64
+        });
         timing.eval = t_eval.elapsed();
         let train_seconds = timing.train_total().as_secs_f64();
         let report = EpochReport {
@@ -485,6 +492,7 @@ pub fn train(
             test_accuracy: test_correct as f64 / data.test.len() as f64,
             test_correct,
             validation_accuracy,
+            train_accuracy,
             train_seconds,
             examples_per_sec: seen as f64 / train_seconds.max(1e-12),
             timing,

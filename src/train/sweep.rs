@@ -16,10 +16,11 @@
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
+use super::analysis;
 use super::progress::{Console, run_label};
 use super::results::{self, Appender, Baseline, GroupSummary, Row};
 use super::subspace::{RunResult, network, train};
-use super::{ProjSpec, TrainConfig, TrainError};
+use super::{Metric, ProjSpec, TrainConfig, TrainError};
 use crate::data::Dataset;
 use crate::fsutil;
 
@@ -213,6 +214,8 @@ pub fn row_of(r: &RunResult, dataset: &str) -> Row {
         train_loss: last.train_loss,
         seconds: r.seconds,
         examples_per_sec: r.examples_per_sec(),
+        train_accuracy: last.train_accuracy,
+        curve: r.epochs.iter().map(|e| e.test_accuracy).collect(),
     }
 }
 
@@ -243,6 +246,8 @@ pub fn key_of(cfg: &TrainConfig, big_dim: usize, dataset: &str, train_examples: 
         train_loss: 0.0,
         seconds: 0.0,
         examples_per_sec: 0.0,
+        train_accuracy: (cfg.metric == Metric::Train).then_some(0.0),
+        curve: Vec::new(),
     }
     .key()
 }
@@ -392,14 +397,15 @@ pub fn run_sweep(
         console.sweep_inc(&label);
     }
     console.finish();
-    let groups = results::summarise(&rows, sc.baseline);
+    let view = analysis::for_metric(&rows, sc.template.metric);
+    let groups = results::summarise(&view, sc.baseline);
     let stem = if sc.shard.1 == 1 {
         "summary".to_string()
     } else {
         format!("summary.shard-{}-of-{}", sc.shard.0, sc.shard.1)
     };
     let mut files = vec![csv, jsonl];
-    files.extend(write_summary(&sc.out_dir, &stem, &rows, &groups)?);
+    files.extend(write_summary(&sc.out_dir, &stem, &view, &groups)?);
     Ok(SweepOutcome {
         rows,
         groups,

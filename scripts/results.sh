@@ -1,0 +1,207 @@
+#!/usr/bin/env bash
+# Re-runs every number in RESULTS.md.
+#
+#   scripts/results.sh [--quick] [PART ...]      PART: paper projections width-depth
+#                                                 labels compression schedule (default: all)
+#   scripts/results.sh --assemble                 copy tables and figures into RESULTS.md
+#
+# Each part is an independent set of `idim` commands (printed as they run)
+# whose results go to $OUT/PART (default runs/results/PART). Every sweep runs
+# with --resume, so an interrupted part continues where it stopped when the
+# same command is run again. After a part has run, $OUT/PART/PART.md holds its
+# tables; --assemble copies those tables between the matching
+# `<!-- results:PART -->` markers of RESULTS.md, and the figures and raw CSV
+# files to scripts/results/PART/.
+#
+# --quick runs a tiny version of every part (300 training examples, 1 epoch,
+# two or three d values) in a few minutes: `cargo test` runs it so that this
+# script cannot rot. Its numbers mean nothing.
+#
+# IDIM=path/to/idim uses that binary; otherwise the script builds the release
+# binary with cargo first.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+QUICK=0
+ASSEMBLE=0
+PARTS=()
+for a in "$@"; do
+    case "$a" in
+        --quick) QUICK=1 ;;
+        --assemble) ASSEMBLE=1 ;;
+        paper | projections | width-depth | labels | compression | schedule) PARTS+=("$a") ;;
+        all) PARTS+=(paper projections width-depth labels compression schedule) ;;
+        -h | --help)
+            sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+            exit 0
+            ;;
+        *)
+            echo "results.sh: unknown argument '$a'; use --quick, --assemble or a part:" \
+                "paper projections width-depth labels compression schedule" >&2
+            exit 2
+            ;;
+    esac
+done
+if [[ ${#PARTS[@]} -eq 0 && $ASSEMBLE -eq 0 ]]; then
+    PARTS=(paper projections width-depth labels compression schedule)
+fi
+OUT=${OUT:-$ROOT/runs/results}
+RESULTS_MD=${RESULTS_MD:-$ROOT/RESULTS.md}
+FIGURES=${FIGURES:-$ROOT/scripts/results}
+if [[ -z "${IDIM:-}" ]]; then
+    (cd "$ROOT" && cargo build --release --quiet)
+    IDIM=$ROOT/target/release/idim
+fi
+
+# Prints a command, then runs it.
+run() {
+    echo "+ $*" | sed "s#$IDIM#idim#; s#$OUT#\$OUT#g" >&2
+    "$@"
+}
+
+# quick FULL QUICK: FULL normally, QUICK under --quick.
+pick() { if [[ $QUICK -eq 1 ]]; then echo "$2"; else echo "$1"; fi; }
+
+# The training schedule of every part (see RESULTS.md, "Schedule"), and the
+# tiny one of --quick.
+SCHED=(--epochs "$(pick 10 1)")
+[[ $QUICK -eq 1 ]] && SCHED+=(--subset 300)
+
+# sweep PART NAME ARGS...: one resumable `idim sweep` into $OUT/PART/NAME.
+sweep() {
+    local part=$1 name=$2
+    shift 2
+    run "$IDIM" sweep --resume --out "$OUT/$part/$name" "${SCHED[@]}" "$@" >/dev/null
+}
+
+# report PART ARGS...: the Markdown tables of the results files among ARGS,
+# appended to PART.md; summary.json, accuracy.svg and any other figure go to $OUT/PART.
+report() {
+    local part=$1
+    shift
+    run "$IDIM" report --markdown --out "$OUT/$part" "$@" >>"$OUT/$part/$part.md"
+}
+
+# figure PART FILE CAPTION: embeds $OUT/PART/FILE (as copied by --assemble) in PART.md.
+figure() {
+    printf '\n![%s](scripts/results/%s/%s)\n' "$3" "$1" "$2" >>"$OUT/$1/$1.md"
+}
+
+start_part() {
+    mkdir -p "$OUT/$1"
+    : >"$OUT/$1/$1.md"
+}
+
+part_paper() {
+    start_part paper
+    local s=(--seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)")
+    sweep paper fc --model fc --dims "$(pick 200:1000:100,1200 300,1000)" "${s[@]}"
+    sweep paper fc-shuffled-pixels --model fc --shuffle-pixels 1 \
+        --dims "$(pick 200:1000:100,1200 300,1000)" "${s[@]}"
+    sweep paper lenet --model lenet --dims "$(pick 100:400:50,500 100,300)" "${s[@]}"
+    sweep paper lenet-shuffled-pixels --model lenet --shuffle-pixels 1 \
+        --dims "$(pick 250,500,750,1000,1250,1500,2000,2500,3000 300,1000)" "${s[@]}"
+    local n
+    report paper "$OUT"/paper/{fc,fc-shuffled-pixels,lenet,lenet-shuffled-pixels}/results.csv
+    for n in fc fc-shuffled-pixels lenet lenet-shuffled-pixels; do
+        figure paper "$n/accuracy.svg" "$n: test accuracy against d"
+    done
+}
+
+part_projections() {
+    start_part projections
+    local dims
+    dims=$(pick 600:1000:100 300,1000)
+    sweep projections fc --model fc --proj fastfood --dims "$dims" --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
+    sweep projections fc --model fc --proj sparse --dims "$dims" --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
+    # A dense P for fc is 199,210 × d floats (0.6 GB at d = 750) and every
+    # step streams it twice: one seed only.
+    sweep projections fc --model fc --proj dense --dims "$dims" --seeds 1 --baseline-seeds "$(pick 3 1)"
+    report projections "$OUT/projections/fc/results.csv"
+    figure projections fc/accuracy.svg "fc: test accuracy against d for the three projections"
+}
+
+part_width_depth() {
+    start_part width-depth
+    local dims
+    dims=$(pick 200:1200:100 300,1000)
+    for m in mlp:50,50 mlp:100,100 fc mlp:400,400 mlp:200 mlp:200,200,200; do
+        sweep width-depth models --model "$m" --dims "$dims" --seeds 1 --baseline-seeds 1
+    done
+    report width-depth "$OUT/width-depth/models/results.csv" --plot-dint
+    figure width-depth dint-vs-D.svg "d_int90 against D"
+    figure width-depth models/accuracy.svg "test accuracy against d, every width and depth"
+}
+
+part_labels() {
+    start_part labels
+    # Memorising needs more passes than generalising: 50 epochs of 5,000 examples.
+    local SCHED=(--subset "$(pick 5000 300)" --epochs "$(pick 50 2)")
+    for f in 0 0.1 0.5 1; do
+        sweep labels "shuffled-$f" --model fc --shuffle-labels "$f" --metric train \
+            --seeds 1 --baseline-seeds 1 \
+            --dims "$(pick 100,200,500,1000,2000,5000,10000,15000,20000,30000 100,1000)"
+    done
+    report labels "$OUT"/labels/shuffled-{0,0.1,0.5,1}/results.csv --metric train
+    figure labels accuracy.svg "training accuracy against d for each fraction of shuffled labels"
+}
+
+part_compression() {
+    start_part compression
+    local dir=$OUT/compression
+    local sub=()
+    [[ $QUICK -eq 1 ]] && sub=(--subset 300)
+    {
+        echo "| model | projection | d | D | checkpoint (bytes) | full θ_D as f32 (bytes) | ratio | test accuracy at training | \`idim eval\` |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|"
+    } >>"$dir/compression.md"
+    for spec in fc:fastfood:750 fc:sparse:750 lenet:fastfood:290; do
+        IFS=: read -r model proj d <<<"$spec"
+        local f=$dir/$model-$proj-$d.idim
+        local trained evald
+        trained=$(run "$IDIM" train --model "$model" --proj "$proj" --dim "$d" --epochs "$(pick 10 1)" \
+            "${sub[@]}" --save "$f" | grep '^final test accuracy' | sed 's/.*accuracy \([0-9.]* %\).*/\1/')
+        evald=$(run "$IDIM" eval "$f" | grep -o 'test accuracy [0-9.]* %' | head -1 | sed 's/test accuracy //')
+        local big bytes
+        big=$("$IDIM" eval "$f" | grep -o 'D = [0-9]*' | head -1 | sed 's/D = //')
+        bytes=$(wc -c <"$f")
+        echo "| $model | $proj | $d | $big | $bytes | $((4 * big)) | $(awk -v a="$((4 * big))" -v b="$bytes" 'BEGIN{printf "%.0f×", a/b}') | $trained | $evald |" >>"$dir/compression.md"
+    done
+}
+
+part_schedule() {
+    start_part schedule
+    # One long run per d: the accuracy after epoch e of a constant-rate run is
+    # bit for bit that of an e-epoch run (same shuffles, same steps), so the
+    # per-epoch curves give d_int90 for every schedule length up to 100.
+    local SCHED=()
+    [[ $QUICK -eq 1 ]] && SCHED=(--subset 300)
+    sweep schedule fc --model fc --epochs "$(pick 100 3)" --dims "$(pick 400:1200:100 300,1000)" \
+        --seeds 1 --baseline-seeds 1
+    report schedule "$OUT/schedule/fc/results.csv" --by-epoch "$(pick 1,2,3,5,10,20,30,50,100 1,2,3)"
+    figure schedule dint-vs-epochs.svg "d_int90 against the number of epochs"
+}
+
+for p in "${PARTS[@]}"; do
+    echo "== part $p ==" >&2
+    "part_${p//-/_}"
+done
+
+if [[ $ASSEMBLE -eq 1 ]]; then
+    for p in paper projections width-depth labels compression schedule; do
+        [[ -f "$OUT/$p/$p.md" ]] || continue
+        dest=$FIGURES/$p
+        mkdir -p "$dest"
+        cp "$OUT/$p/$p.md" "$dest/"
+        find "$OUT/$p" -name '*.svg' -o -name 'results.csv' | while read -r f; do
+            rel=${f#"$OUT/$p/"}
+            mkdir -p "$dest/$(dirname "$rel")"
+            cp "$f" "$dest/$rel"
+        done
+        awk -v part="$p" -v file="$dest/$p.md" '
+            $0 == "<!-- results:" part " -->" { print; while ((getline l < file) > 0) print l; skip = 1; next }
+            $0 == "<!-- /results:" part " -->" { skip = 0 }
+            !skip { print }' "$RESULTS_MD" >"$RESULTS_MD.tmp"
+        mv "$RESULTS_MD.tmp" "$RESULTS_MD"
+    done
+fi
