@@ -41,6 +41,7 @@ fn config(proj: ProjSpec, dim: usize) -> TrainConfig {
         proj_seed: 8,
         data_seed: 9,
         metric: Default::default(),
+        schedule: Default::default(),
     }
 }
 

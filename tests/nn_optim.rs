@@ -157,3 +157,22 @@ fn large_steps_split_across_threads_give_the_same_bits() {
         }
     }
 }
+
+#[test]
+fn cosine_schedule_follows_its_closed_form() {
+    use intrinsic_dim::train::LrSchedule;
+    let (lr, total) = (0.1f32, 1000u64);
+    let c = LrSchedule::Cosine;
+    assert_eq!(c.lr_at(lr, 0, total), lr);
+    // cos(π/4) = 1/√2, cos(π/2) = 0, cos(3π/4) = −1/√2.
+    let half = std::f64::consts::FRAC_1_SQRT_2;
+    for (t, want) in [(250, 0.5 + 0.5 * half), (500, 0.5), (750, 0.5 - 0.5 * half)] {
+        let got = c.lr_at(lr, t, total) as f64;
+        assert!((got - 0.1 * want).abs() < 1e-8, "t = {t}: {got}");
+    }
+    let all: Vec<f32> = (0..total).map(|t| c.lr_at(lr, t, total)).collect();
+    assert!(all.windows(2).all(|w| w[1] < w[0]));
+    assert!(all[total as usize - 1] > 0.0 && all[total as usize - 1] < 1e-6);
+    assert!((0..total).all(|t| LrSchedule::Constant.lr_at(lr, t, total) == lr));
+    assert!(LrSchedule::parse("linear").is_err());
+}

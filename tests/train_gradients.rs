@@ -28,6 +28,7 @@ fn small_config(proj: ProjSpec, dim: usize) -> TrainConfig {
         proj_seed: 4,
         data_seed: 5,
         metric: Default::default(),
+        schedule: Default::default(),
     }
 }
 

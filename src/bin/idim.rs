@@ -15,7 +15,8 @@ use intrinsic_dim::train::optim::OptimizerKind;
 use intrinsic_dim::train::progress::Console;
 use intrinsic_dim::train::results::{self, Baseline};
 use intrinsic_dim::train::{
-    Metric, ProjSpec, TrainConfig, analysis, check_output_path, restore, subspace, sweep, toy,
+    LrSchedule, Metric, ProjSpec, TrainConfig, analysis, check_output_path, restore, subspace,
+    sweep, toy,
 };
 
 /// Measure the intrinsic dimension of learning problems by training in random subspaces.
@@ -173,6 +174,9 @@ struct ModelArgs {
     /// (memorisation: the training split is evaluated after every epoch).
     #[arg(long, default_value = "test")]
     metric: String,
+    /// Learning-rate schedule: constant (the default) or cosine (decays to ≈ 0 over the run).
+    #[arg(long, default_value = "constant")]
+    schedule: String,
 }
 
 impl ModelArgs {
@@ -216,6 +220,7 @@ impl ModelArgs {
         c.proj_seed = self.proj_seed;
         c.data_seed = self.data_seed;
         c.metric = Metric::parse(&self.metric)?;
+        c.schedule = LrSchedule::parse(&self.schedule)?;
         Ok(c)
     }
 }

@@ -120,11 +120,13 @@ pub fn for_metric(rows: &[Row], metric: Metric) -> Vec<Row> {
 
 /// The rows as if every run had stopped after `epoch` epochs: accuracy from
 /// the per-epoch curve, seconds scaled by epoch/epochs. Rows whose curve is
-/// shorter are dropped. Exact for constant-rate schedules, whose first e
-/// epochs do not depend on the total (same shuffles, same steps).
+/// shorter are dropped, and so are runs with a decaying (cosine) learning
+/// rate, whose first e epochs depend on the run's length. Exact for
+/// constant-rate runs, whose first e epochs do not (same shuffles, same
+/// steps).
 pub fn at_epoch(rows: &[Row], epoch: usize) -> Vec<Row> {
     rows.iter()
-        .filter(|r| epoch >= 1 && r.curve.len() >= epoch)
+        .filter(|r| epoch >= 1 && r.curve.len() >= epoch && !r.optimizer.contains("cosine"))
         .map(|r| {
             let a = r.curve[epoch - 1];
             Row {

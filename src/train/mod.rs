@@ -165,6 +165,47 @@ pub struct TrainConfig {
     /// (the default) or also the training accuracy after every epoch
     /// ([`Metric::Train`], for memorisation experiments with shuffled labels).
     pub metric: Metric,
+    /// The learning-rate schedule over the run's steps.
+    pub schedule: LrSchedule,
+}
+
+/// How the learning rate changes over a run of T optimiser steps.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum LrSchedule {
+    /// lr at every step (the default). The first e epochs of a run do not
+    /// depend on its length, so one long run gives every shorter schedule.
+    #[default]
+    Constant,
+    /// Cosine decay (Loshchilov & Hutter 2017, without restarts):
+    /// lr_t = lr · ½(1 + cos(π·t/T)) for step t = 0 … T−1, from lr down to
+    /// nearly 0 at the last step.
+    Cosine,
+}
+
+impl LrSchedule {
+    /// Parses `constant` or `cosine`.
+    pub fn parse(s: &str) -> Result<LrSchedule, TrainError> {
+        match s {
+            "constant" => Ok(LrSchedule::Constant),
+            "cosine" => Ok(LrSchedule::Cosine),
+            _ => Err(TrainError::config(
+                "--schedule",
+                format!("unknown learning-rate schedule {s:?}; use constant or cosine"),
+            )),
+        }
+    }
+
+    /// The learning rate of step `t` (0-based) of `total` steps with base
+    /// rate `lr`. O(1).
+    pub fn lr_at(self, lr: f32, t: u64, total: u64) -> f32 {
+        match self {
+            LrSchedule::Constant => lr,
+            LrSchedule::Cosine => {
+                let x = t.min(total) as f64 / total.max(1) as f64;
+                (lr as f64 * 0.5 * (1.0 + (std::f64::consts::PI * x).cos())) as f32
+            }
+        }
+    }
 }
 
 /// Which accuracy measures a run: generalisation (test set) or memorisation
@@ -215,6 +256,7 @@ impl TrainConfig {
             proj_seed: 0,
             data_seed: 0,
             metric: Metric::Test,
+            schedule: LrSchedule::Constant,
         }
     }
 
@@ -274,12 +316,19 @@ impl TrainConfig {
         Ok(())
     }
 
-    /// A one-line description of the optimiser, e.g. `adam(lr=0.01,b1=0.9,b2=0.999)`.
+    /// A one-line description of the optimiser and schedule, e.g.
+    /// `adam(lr=0.01,b1=0.9,b2=0.999)` or `sgd(lr=0.1,momentum=0.9,cosine)`.
     pub fn optimizer_name(&self) -> String {
+        let sched = match self.schedule {
+            LrSchedule::Constant => "",
+            LrSchedule::Cosine => ",cosine",
+        };
         match self.optimizer {
-            OptimizerKind::Sgd { momentum } => format!("sgd(lr={},momentum={})", self.lr, momentum),
+            OptimizerKind::Sgd { momentum } => {
+                format!("sgd(lr={},momentum={}{sched})", self.lr, momentum)
+            }
             OptimizerKind::Adam { beta1, beta2, .. } => {
-                format!("adam(lr={},b1={},b2={})", self.lr, beta1, beta2)
+                format!("adam(lr={},b1={},b2={}{sched})", self.lr, beta1, beta2)
             }
         }
     }

@@ -168,6 +168,8 @@ pub struct Trainer {
     y: Vec<u8>,
     ex: Vec<f32>,
     ey: Vec<u8>,
+    /// T, the steps the learning-rate schedule spans.
+    total_steps: u64,
 }
 
 /// Builds the network for `arch` with room for `max_batch` rows.
@@ -291,7 +293,14 @@ impl Trainer {
             y: vec![0u8; cfg.batch],
             ex: vec![0.0f32; EVAL_BATCH * IMAGE_LEN],
             ey: vec![0u8; EVAL_BATCH],
+            total_steps: 1,
         })
+    }
+
+    /// Sets T, the number of steps the learning-rate schedule spans
+    /// ([`train`] sets it to epochs × batches per epoch). O(1).
+    pub fn set_total_steps(&mut self, total: u64) {
+        self.total_steps = total.max(1);
     }
 
     /// D, the network's parameter count.
@@ -354,6 +363,9 @@ impl Trainer {
     /// One optimiser step on the batch (x, y) (rows = y.len()); adds the time
     /// of each part to `timing` and returns the batch loss. Allocates nothing.
     pub fn step(&mut self, x: &[f32], y: &[u8], timing: &mut Timing) -> f32 {
+        let c = &self.cfg;
+        self.opt
+            .set_lr(c.schedule.lr_at(c.lr, self.opt.steps(), self.total_steps));
         match self.proj.as_mut() {
             Some(p) => {
                 let t0 = Instant::now();
@@ -458,6 +470,7 @@ pub fn train(
     }
     let mut batcher = Batcher::new(&data.train, cfg.batch, cfg.data_seed);
     let batches = data.train.len().div_ceil(cfg.batch);
+    trainer.set_total_steps((cfg.epochs * batches) as u64);
     observer.run_start(cfg, trainer.big_dim(), trainer.small_dim(), batches);
     let mut total = Timing::default();
     let mut epochs = Vec::with_capacity(cfg.epochs);
