@@ -222,8 +222,12 @@ pub fn markdown(rows: &[Row], global: f64, accuracy: &str) -> String {
             eps
         );
     }
-    s.push_str(
-        "\nd_int90 in bold: interpolated between the bracketing swept d; in brackets the bootstrap over seeds (mean ± sd; 95 % interval).\n",
+    let total: f64 = rows.iter().map(|r| r.seconds).sum();
+    let _ = writeln!(
+        s,
+        "\nd_int90 in bold: interpolated between the bracketing swept d; in brackets the bootstrap over seeds (mean ± sd; 95 % interval). The {} runs above took {:.1} min of wall time together.",
+        rows.len(),
+        total / 60.0
     );
     for g in groups.iter().filter(|g| !g.stats.is_empty()) {
         let _ = writeln!(
