@@ -41,5 +41,52 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// LeNet's two convolutions on one chunk of 16 examples: im2col + SGEMM (what
+/// the network uses) against the direct kernel.
+fn conv(c: &mut Criterion) {
+    use intrinsic_dim::nn::conv::{ConvShape, conv_forward, conv_forward_direct};
+    let n = 16;
+    let mut g = c.benchmark_group("conv");
+    for (name, s) in [
+        (
+            "conv1 1→6 28×28",
+            ConvShape {
+                in_c: 1,
+                in_h: 28,
+                in_w: 28,
+                out_c: 6,
+                k: 5,
+            },
+        ),
+        (
+            "conv2 6→16 12×12",
+            ConvShape {
+                in_c: 6,
+                in_h: 12,
+                in_w: 12,
+                out_c: 16,
+                k: 5,
+            },
+        ),
+    ] {
+        let mut r = rng::from_seed(3);
+        let mut x = vec![0.0f32; n * s.in_len()];
+        let mut w = vec![0.0f32; s.out_c * s.patch()];
+        rng::fill_normal(&mut r, 1.0, &mut x);
+        rng::fill_normal(&mut r, 0.2, &mut w);
+        let b = vec![0.1f32; s.out_c];
+        let mut col = vec![0.0f32; s.col_len(n)];
+        let mut y = vec![0.0f32; n * s.out_len()];
+        g.throughput(Throughput::Elements(n as u64));
+        g.bench_function(BenchmarkId::new("im2col+sgemm", name), |bch| {
+            bch.iter(|| conv_forward(&s, n, &x, &w, &b, &mut col, &mut y))
+        });
+        g.bench_function(BenchmarkId::new("direct", name), |bch| {
+            bch.iter(|| conv_forward_direct(&s, n, &x, &w, &b, &mut y))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, conv);
 criterion_main!(benches);

@@ -16,7 +16,8 @@ mod nn_ref;
 
 use intrinsic_dim::nn::activation::{relu_backward, relu_forward};
 use intrinsic_dim::nn::conv::{
-    ConvShape, conv_backward, conv_forward, flatten_backward, flatten_forward, im2col,
+    ConvShape, conv_backward, conv_forward, conv_forward_direct, flatten_backward, flatten_forward,
+    im2col,
 };
 use intrinsic_dim::nn::dense::{dense_backward, dense_forward};
 use intrinsic_dim::nn::loss::softmax_ce;
@@ -170,6 +171,19 @@ fn conv_case(s: ConvShape, n: usize, seed: u64) {
     for (i, (&a, &e)) in y_nchw.iter().zip(&yr).enumerate() {
         close(a as f64, e, &format!("conv y[{i}]"));
     }
+    if ow % 8 == 0 {
+        // The direct kernel (benchmarked against im2col) against the same reference.
+        let mut yd = vec![f32::NAN; y.len()];
+        conv_forward_direct(&s, n, &x, &w, &b, &mut yd);
+        for e in 0..n {
+            for k in 0..s.out_c {
+                for j in 0..ohw {
+                    let got = yd[(k * n + e) * ohw + j] as f64;
+                    close(got, yr[(e * s.out_c + k) * ohw + j], "direct conv y");
+                }
+            }
+        }
+    }
     let (mut dw, mut db, mut dx) = (
         vec![f32::NAN; w.len()],
         vec![f32::NAN; b.len()],
@@ -237,6 +251,23 @@ fn conv_3x3_single_channel_forward_and_gradients() {
         },
         2,
         20,
+    );
+}
+
+#[test]
+fn conv_5x5_six_outputs_width_16_forward_and_gradients() {
+    // out_c = 6 exercises the direct kernel's partial channel block (4 + 2)
+    // and two 8-wide output vectors per row.
+    conv_case(
+        ConvShape {
+            in_c: 2,
+            in_h: 6,
+            in_w: 20,
+            out_c: 6,
+            k: 5,
+        },
+        2,
+        40,
     );
 }
 

@@ -156,6 +156,65 @@ pub fn conv_forward(
     gemm_small_m(kk, np, pp, w, pp, 1, col, y);
 }
 
+/// The same forward pass as [`conv_forward`] computed directly, without an
+/// im2col matrix: for each output row of 8 pixels and a block of up to 4
+/// output channels, f32x8 accumulators gather Σ_{c,ky,kx} w·x with one
+/// unaligned load of x shared by the channel block. It exists to measure the
+/// im2col choice against (`benches/training.rs`, group `conv`); the networks
+/// use [`conv_forward`], which was faster on LeNet's shapes. Requires the
+/// output width to be a multiple of 8. O(K·C·k²·n·oh·ow).
+///
+/// # Panics
+/// If a slice is shorter than its shape or `out_w` is not a multiple of 8.
+pub fn conv_forward_direct(
+    s: &ConvShape,
+    n: usize,
+    x: &[f32],
+    w: &[f32],
+    b: &[f32],
+    y: &mut [f32],
+) {
+    const KB: usize = 4;
+    let (oh, ow, kk, k) = (s.out_h(), s.out_w(), s.out_c, s.k);
+    let (ih, iw, cin) = (s.in_h, s.in_w, s.in_c);
+    assert!(
+        ow % 8 == 0,
+        "conv_forward_direct: out_w = {ow} is not a multiple of 8"
+    );
+    assert!(x.len() >= n * s.in_len() && w.len() >= kk * s.patch() && b.len() >= kk);
+    assert!(y.len() >= n * s.out_len());
+    for e in 0..n {
+        for oy in 0..oh {
+            for kb in (0..kk).step_by(KB) {
+                let nk = KB.min(kk - kb);
+                for xv in (0..ow).step_by(8) {
+                    let mut acc = [f32x8::ZERO; KB];
+                    for (j, a) in acc.iter_mut().enumerate().take(nk) {
+                        *a = f32x8::splat(b[kb + j]);
+                    }
+                    for c in 0..cin {
+                        for ky in 0..k {
+                            let row = ((c * n + e) * ih + oy + ky) * iw + xv;
+                            let xr = &x[row..row + k - 1 + 8];
+                            for kx in 0..k {
+                                let v = f32x8::from(<[f32; 8]>::try_from(&xr[kx..kx + 8]).unwrap());
+                                for (j, a) in acc.iter_mut().enumerate().take(nk) {
+                                    let wv = w[((kb + j) * cin + c) * k * k + ky * k + kx];
+                                    *a = v.mul_add(f32x8::splat(wv), *a);
+                                }
+                            }
+                        }
+                    }
+                    for (j, a) in acc.iter().enumerate().take(nk) {
+                        let o = (((kb + j) * n + e) * oh + oy) * ow + xv;
+                        y[o..o + 8].copy_from_slice(&a.to_array());
+                    }
+                }
+            }
+        }
+    }
+}
+
 /// Backward of [`conv_forward`]: dW ← dY·colᵀ and db ← Σ_cols dY
 /// (overwritten); when `dx` is given, dX ← col2im(Wᵀ·dY), using `col` as the
 /// scratch for Wᵀ·dY (its im2col contents are consumed). O(K·C·k²·n·oh·ow).
