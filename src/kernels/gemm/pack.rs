@@ -39,8 +39,15 @@ pub fn pack_a(
                 // op(A)(i, p) = a[p·lda + i]: each k step is a contiguous run of mr.
                 for (p, out) in panel.chunks_exact_mut(MR).enumerate() {
                     let start = (p0 + p) * lda + i0 + ir;
-                    out[..mr].copy_from_slice(&a[start..start + mr]);
-                    out[mr..].fill(0.0);
+                    if mr == MR {
+                        // A constant-length copy compiles to two vector moves,
+                        // not a call to memmove.
+                        let src: &[f32; MR] = a[start..start + MR].try_into().unwrap();
+                        out.copy_from_slice(src);
+                    } else {
+                        out[..mr].copy_from_slice(&a[start..start + mr]);
+                        out[mr..].fill(0.0);
+                    }
                 }
             }
             Trans::No => {
@@ -94,8 +101,14 @@ pub fn pack_b(
                 // op(B)(p, j) = b[p·ldb + j]: each k step is a contiguous run of w.
                 for (p, out) in strip.chunks_exact_mut(pw).enumerate() {
                     let start = (p0 + p) * ldb + j0 + jr;
-                    out[..w].copy_from_slice(&b[start..start + w]);
-                    out[w..].fill(0.0);
+                    if w == NR {
+                        // Constant length: two zmm moves instead of a memmove call.
+                        let src: &[f32; NR] = b[start..start + NR].try_into().unwrap();
+                        out.copy_from_slice(src);
+                    } else {
+                        out[..w].copy_from_slice(&b[start..start + w]);
+                        out[w..].fill(0.0);
+                    }
                 }
             }
             Trans::Yes => {
