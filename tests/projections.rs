@@ -690,3 +690,26 @@ fn bytes_are_as_documented() {
     let d = DenseProjection::new(1000, 100, 1).unwrap();
     assert_eq!(d.bytes(), 400_000);
 }
+
+#[test]
+fn forward_from_is_copy_then_forward_add_bit_for_bit() {
+    // θ_D = θ_0 + P·θ_d in one call (Fastfood fuses the copy) must give the
+    // same bits as the two-step form, including a truncated last block and
+    // more than one group of blocks.
+    for kind in ProjectionKind::ALL {
+        for (big, d) in [(1000, 1), (5000, 100), (70_001, 300)] {
+            let mut p = projection::build(kind, big, d, 9).unwrap();
+            let mut r = rng::stream(4, Stream::Misc, big as u64);
+            let mut x = vec![0.0f32; d];
+            let mut base = vec![0.0f32; big];
+            rng::fill_normal(&mut r, 1.0, &mut x);
+            rng::fill_normal(&mut r, 1.0, &mut base);
+            let mut two = base.clone();
+            p.forward_add(&x, &mut two);
+            let mut one = vec![f32::NAN; big];
+            p.forward_from(&base, &x, &mut one);
+            let bits = |v: &[f32]| v.iter().map(|a| a.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&one), bits(&two), "{kind:?} D = {big}, d = {d}");
+        }
+    }
+}

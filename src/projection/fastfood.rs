@@ -341,6 +341,7 @@ fn truncated_column_norms<P: PermIndex>(
 fn forward_group<P: PermIndex>(
     lay: &Layout,
     first_block: usize,
+    base: Option<&[f32]>,
     out: &mut [f32],
     scratch: &mut [f32],
     xs: &[f32],
@@ -366,8 +367,20 @@ fn forward_group<P: PermIndex>(
         let pb = &perm[b * l..(b + 1) * l];
         P::gather_mul(v, gb, pb, u);
         fwht(v);
-        for (o, &vi) in out_rows.iter_mut().zip(v.iter()) {
-            *o += vi;
+        match base {
+            // out = base + v: the same single addition as the copy-then-add
+            // path, so the same bits.
+            Some(base) => {
+                let base_rows = &base[k * l..k * l + out_rows.len()];
+                for ((o, &bi), &vi) in out_rows.iter_mut().zip(base_rows).zip(v.iter()) {
+                    *o = bi + vi;
+                }
+            }
+            None => {
+                for (o, &vi) in out_rows.iter_mut().zip(v.iter()) {
+                    *o += vi;
+                }
+            }
         }
     }
 }
@@ -406,6 +419,61 @@ fn adjoint_group<P: PermIndex>(
 }
 
 impl FastfoodProjection {
+    /// out ← (base or out) + P·x, parallel over fixed groups of blocks.
+    fn forward(&mut self, base: Option<&[f32]>, x: &[f32], out: &mut [f32]) {
+        let lay = self.lay;
+        assert_eq!(
+            x.len(),
+            lay.small_dim,
+            "fastfood forward: x has the wrong length"
+        );
+        assert_eq!(
+            out.len(),
+            lay.big_dim,
+            "fastfood forward: out has the wrong length"
+        );
+        for ((s, &xj), &sj) in self.xs.iter_mut().zip(x).zip(&self.scale) {
+            *s = xj * sj;
+        }
+        let group_rows = lay.blocks_per_group * lay.l;
+        let (xs, g, bits) = (&self.xs[..], &self.g[..], &self.b_bits[..]);
+        let chunks = out
+            .par_chunks_mut(group_rows)
+            .zip(self.scratch.par_chunks_mut(lay.scratch_per_group()))
+            .enumerate();
+        let base_of = |gi: usize| {
+            base.map(|b| &b[gi * group_rows..(gi * group_rows + group_rows).min(b.len())])
+        };
+        match &self.perm {
+            Perm::U16(p) => chunks.for_each(|(gi, (o, s))| {
+                forward_group(
+                    &lay,
+                    gi * lay.blocks_per_group,
+                    base_of(gi),
+                    o,
+                    s,
+                    xs,
+                    g,
+                    p,
+                    bits,
+                )
+            }),
+            Perm::U32(p) => chunks.for_each(|(gi, (o, s))| {
+                forward_group(
+                    &lay,
+                    gi * lay.blocks_per_group,
+                    base_of(gi),
+                    o,
+                    s,
+                    xs,
+                    g,
+                    p,
+                    bits,
+                )
+            }),
+        }
+    }
+
     /// Build with the default budget [`DEFAULT_BUDGET_BYTES`].
     /// O(D + min(d, r, L − r)·L·log L) with r the rows of the last block; parallel.
     pub fn new(big_dim: usize, small_dim: usize, seed: u64) -> Result<Self, ProjectionError> {
@@ -520,34 +588,20 @@ impl Projection for FastfoodProjection {
     /// # Panics
     /// If `x.len() != d` or `out.len() != D`.
     fn forward_add(&mut self, x: &[f32], out: &mut [f32]) {
-        let lay = self.lay;
+        self.forward(None, x, out);
+    }
+
+    /// out ← base + P·x in one pass over out. O(D·log d), parallel.
+    ///
+    /// # Panics
+    /// If `base.len() != D`, `x.len() != d` or `out.len() != D`.
+    fn forward_from(&mut self, base: &[f32], x: &[f32], out: &mut [f32]) {
         assert_eq!(
-            x.len(),
-            lay.small_dim,
-            "fastfood forward: x has the wrong length"
+            base.len(),
+            self.lay.big_dim,
+            "fastfood forward: base has the wrong length"
         );
-        assert_eq!(
-            out.len(),
-            lay.big_dim,
-            "fastfood forward: out has the wrong length"
-        );
-        for ((s, &xj), &sj) in self.xs.iter_mut().zip(x).zip(&self.scale) {
-            *s = xj * sj;
-        }
-        let group_rows = lay.blocks_per_group * lay.l;
-        let (xs, g, bits) = (&self.xs[..], &self.g[..], &self.b_bits[..]);
-        let chunks = out
-            .par_chunks_mut(group_rows)
-            .zip(self.scratch.par_chunks_mut(lay.scratch_per_group()))
-            .enumerate();
-        match &self.perm {
-            Perm::U16(p) => chunks.for_each(|(gi, (o, s))| {
-                forward_group(&lay, gi * lay.blocks_per_group, o, s, xs, g, p, bits)
-            }),
-            Perm::U32(p) => chunks.for_each(|(gi, (o, s))| {
-                forward_group(&lay, gi * lay.blocks_per_group, o, s, xs, g, p, bits)
-            }),
-        }
+        self.forward(Some(base), x, out);
     }
 
     /// out ← Pᵀ·y = S·Σ_b B_b·H·Π_bᵀ·G_b·H·y_b. O(D·log d + groups·d), parallel

@@ -42,6 +42,14 @@ pub trait Projection: Send + Sync {
     fn small_dim(&self) -> usize;
     /// out ← out + P·x, with x of length d and out of length D.
     fn forward_add(&mut self, x: &[f32], out: &mut [f32]);
+    /// out ← base + P·x (base and out of length D): θ_D = θ_0 + P·θ_d in
+    /// one call. Bit for bit `out.copy_from_slice(base)` followed by
+    /// [`Projection::forward_add`], which is the default; Fastfood fuses the
+    /// copy into its last pass and saves a read and a write of D floats.
+    fn forward_from(&mut self, base: &[f32], x: &[f32], out: &mut [f32]) {
+        out.copy_from_slice(base);
+        self.forward_add(x, out);
+    }
     /// out ← Pᵀ·y, with y of length D and out of length d.
     fn adjoint(&mut self, y: &[f32], out: &mut [f32]);
     /// Bytes this projection holds (parameters and scratch).

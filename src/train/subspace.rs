@@ -3,8 +3,7 @@
 //! Each step, for a mini-batch (x, y):
 //!
 //! ```text
-//! θ_D ← θ_0                      (copy, O(D))
-//! θ_D ← θ_D + P·θ_d              (Projection::forward_add)
+//! θ_D ← θ_0 + P·θ_d              (Projection::forward_from)
 //! L, ∇θ_D ← loss_grad(θ_D, x, y) (Network::loss_grad, forward and backward)
 //! g_d ← Pᵀ·∇θ_D                  (Projection::adjoint)
 //! θ_d ← optimiser(θ_d, g_d)      (Optimizer::step, O(d))
@@ -218,10 +217,7 @@ pub fn compose_theta(
     theta: &mut [f32],
 ) {
     match proj {
-        Some(p) => {
-            theta.copy_from_slice(theta0);
-            p.forward_add(params, theta);
-        }
+        Some(p) => p.forward_from(theta0, params, theta),
         None => theta.copy_from_slice(params),
     }
 }
@@ -369,8 +365,7 @@ impl Trainer {
         match self.proj.as_mut() {
             Some(p) => {
                 let t0 = Instant::now();
-                self.theta.copy_from_slice(&self.theta0);
-                p.forward_add(&self.small, &mut self.theta);
+                p.forward_from(&self.theta0, &self.small, &mut self.theta);
                 let t1 = Instant::now();
                 let loss = self
                     .net
