@@ -30,6 +30,7 @@ for a in "$@"; do
         --quick) QUICK=1 ;;
         --assemble) ASSEMBLE=1 ;;
         paper | projections | width-depth | labels | compression | schedule) PARTS+=("$a") ;;
+        projections-fastfood | projections-sparse | projections-dense) PARTS+=("$a") ;;
         all) PARTS+=(paper projections width-depth labels compression schedule) ;;
         -h | --help)
             sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
@@ -110,15 +111,33 @@ part_paper() {
 
 part_projections() {
     start_part projections
-    local dims
-    dims=$(pick 600:1000:100 300,1000)
-    sweep projections fc --model fc --proj fastfood --dims "$dims" --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
-    sweep projections fc --model fc --proj sparse --dims "$dims" --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
-    # A dense P for fc is 199,210 × d floats (0.6 GB at d = 750) and every
-    # step streams it twice: one seed only.
-    sweep projections fc --model fc --proj dense --dims "$dims" --seeds 1 --baseline-seeds "$(pick 3 1)"
-    report projections "$OUT/projections/fc/results.csv"
-    figure projections fc/accuracy.svg "fc: test accuracy against d for the three projections"
+    # One directory per projection, so that the three sweeps can also run at
+    # the same time (`scripts/results.sh projections-fastfood` etc.); the
+    # report merges them (the shared baseline runs count once).
+    projections_fastfood
+    projections_sparse
+    projections_dense
+    report projections "$OUT"/projections/fc-{fastfood,sparse,dense}/results.csv
+    for k in fastfood sparse dense; do
+        figure projections "fc-$k/accuracy.svg" "fc with a $k P: test accuracy against d"
+    done
+}
+
+projections_fastfood() {
+    sweep projections fc-fastfood --model fc --proj fastfood --dims "$(pick 600:1000:100 300,1000)" \
+        --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
+}
+
+projections_sparse() {
+    sweep projections fc-sparse --model fc --proj sparse --dims "$(pick 600:1000:100 300,1000)" \
+        --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
+}
+
+# A dense P for fc is 199,210 × d floats (0.6 GB at d = 750) and every step
+# streams it twice: one seed only.
+projections_dense() {
+    sweep projections fc-dense --model fc --proj dense --dims "$(pick 600:1000:100 300,1000)" \
+        --seeds 1 --baseline-seeds "$(pick 3 1)"
 }
 
 part_width_depth() {
@@ -184,7 +203,10 @@ part_schedule() {
 
 for p in "${PARTS[@]}"; do
     echo "== part $p ==" >&2
-    "part_${p//-/_}"
+    case "$p" in
+        projections-*) mkdir -p "$OUT/projections" && "${p//-/_}" ;;
+        *) "part_${p//-/_}" ;;
+    esac
 done
 
 if [[ $ASSEMBLE -eq 1 ]]; then

@@ -196,8 +196,15 @@ pub fn markdown(rows: &[Row], global: f64, accuracy: &str) -> String {
         let secs: f64 = members.iter().map(|r| r.seconds).sum();
         let eps = members.iter().map(|r| r.examples_per_sec).sum::<f64>() / members.len() as f64;
         let seeds = g.stats.iter().map(|st| st.runs).max().unwrap_or(0);
-        let bm = bootstrap(g, None, BOOTSTRAP_REPLICATES, 0);
-        let bg = bootstrap(g, Some(global), BOOTSTRAP_REPLICATES, 0);
+        // With one seed per d there is nothing to resample.
+        let (bm, bg) = if seeds > 1 {
+            (
+                bootstrap(g, None, BOOTSTRAP_REPLICATES, 0),
+                bootstrap(g, Some(global), BOOTSTRAP_REPLICATES, 0),
+            )
+        } else {
+            (None, None)
+        };
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.0} s (+ {:.0} s baseline) | {:.0} |",
