@@ -198,7 +198,14 @@ part_schedule() {
     sweep schedule fc --model fc --epochs "$(pick 100 3)" --dims "$(pick 400:1200:100 300,1000)" \
         --seeds 1 --baseline-seeds 1
     report schedule "$OUT/schedule/fc/results.csv" --by-epoch "$(pick 1,2,3,5,10,20,30,50,100 1,2,3)"
-    figure schedule dint-vs-epochs.svg "d_int90 against the number of epochs"
+    figure schedule dint-vs-epochs.svg "fc: d_int90 against the number of epochs"
+    # LeNet on shuffled pixels, whose accuracy curve is flat around 90 %:
+    # how far does longer training move its d_int90?
+    sweep schedule lenet-shuffled-pixels --model lenet --shuffle-pixels 1 --epochs "$(pick 30 2)" \
+        --dims "$(pick 1000,1500,2000,2500 300,1000)" --seeds 1 --baseline-seeds 1
+    run "$IDIM" report --markdown --out "$OUT/schedule/lenet-shuffled-pixels" \
+        "$OUT/schedule/lenet-shuffled-pixels/results.csv" --by-epoch "$(pick 5,10,20,30 1,2)" >>"$OUT/schedule/schedule.md"
+    figure schedule lenet-shuffled-pixels/dint-vs-epochs.svg "LeNet, shuffled pixels: d_int90 against the number of epochs"
 }
 
 for p in "${PARTS[@]}"; do
