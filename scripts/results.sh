@@ -134,9 +134,9 @@ projections_sparse() {
 }
 
 # A dense P for fc is 199,210 × d floats (0.6 GB at d = 750) and every step
-# streams it twice: one seed only.
+# streams it twice: one seed, and only the d that bracket both crossings.
 projections_dense() {
-    sweep projections fc-dense --model fc --proj dense --dims "$(pick 600:1000:100 300,1000)" \
+    sweep projections fc-dense --model fc --proj dense --dims "$(pick 600:900:100 300,1000)" \
         --seeds 1 --baseline-seeds "$(pick 3 1)"
 }
 
