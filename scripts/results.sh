@@ -2,7 +2,7 @@
 # Re-runs every number in RESULTS.md.
 #
 #   scripts/results.sh [--quick] [PART ...]      PART: paper projections width-depth
-#                                                 labels compression schedule (default: all)
+#                                                 labels compression schedule speed (default: all)
 #   scripts/results.sh --assemble                 copy tables and figures into RESULTS.md
 #
 # Each part is an independent set of `idim` commands (printed as they run)
@@ -29,22 +29,22 @@ for a in "$@"; do
     case "$a" in
         --quick) QUICK=1 ;;
         --assemble) ASSEMBLE=1 ;;
-        paper | projections | width-depth | labels | compression | schedule) PARTS+=("$a") ;;
+        paper | projections | width-depth | labels | compression | schedule | speed) PARTS+=("$a") ;;
         projections-fastfood | projections-sparse | projections-dense) PARTS+=("$a") ;;
-        all) PARTS+=(paper projections width-depth labels compression schedule) ;;
+        all) PARTS+=(paper projections width-depth labels compression schedule speed) ;;
         -h | --help)
             sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
             exit 0
             ;;
         *)
             echo "results.sh: unknown argument '$a'; use --quick, --assemble or a part:" \
-                "paper projections width-depth labels compression schedule" >&2
+                "paper projections width-depth labels compression schedule speed" >&2
             exit 2
             ;;
     esac
 done
 if [[ ${#PARTS[@]} -eq 0 && $ASSEMBLE -eq 0 ]]; then
-    PARTS=(paper projections width-depth labels compression schedule)
+    PARTS=(paper projections width-depth labels compression schedule speed)
 fi
 OUT=${OUT:-$ROOT/runs/results}
 RESULTS_MD=${RESULTS_MD:-$ROOT/RESULTS.md}
@@ -208,6 +208,31 @@ part_schedule() {
     figure schedule lenet-shuffled-pixels/dint-vs-epochs.svg "LeNet, shuffled pixels: d_int90 against the number of epochs"
 }
 
+# One epoch of each configuration the parts train, timed by the trainer's own
+# report (run this part alone, on an otherwise idle machine).
+part_speed() {
+    start_part speed
+    local sub=()
+    [[ $QUICK -eq 1 ]] && sub=(--subset 300)
+    {
+        echo "| model | P | d | epoch (s) | examples/s | data | projection | network | optimiser | × full space |"
+        echo "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|"
+    } >>"$OUT/speed/speed.md"
+    local full=""
+    for spec in fc:none:0:1e-3 fc:fastfood:750:1e-2 fc:sparse:750:1e-2 fc:dense:750:1e-2 \
+        lenet:none:0:1e-3 lenet:fastfood:290:1e-2; do
+        IFS=: read -r model proj d lr <<<"$spec"
+        local out epoch eps split
+        out=$(run "$IDIM" train --model "$model" --proj "$proj" --dim "$((d > 0 ? d : 1))" --lr "$lr" \
+            --epochs 1 "${sub[@]}")
+        epoch=$(sed -n 's/^time per epoch \([0-9.]*\) s.*/\1/p' <<<"$out")
+        eps=$(sed -n 's/.*(training only), \([0-9]*\) examples\/s.*/\1/p' <<<"$out")
+        split=$(sed -n 's/^time split: //p' <<<"$out" | sed 's/; eval.*//; s/[a-z]* \([0-9.]* s (\([0-9.]* %\))\)/\2/g; s/, / | /g')
+        [[ $proj == none ]] && full=$epoch
+        echo "| $model | $proj | $([[ $proj == none ]] && echo D || echo "$d") | $epoch | $eps | $split | $(awk -v a="$epoch" -v b="$full" 'BEGIN{printf "%.2f", a/b}') |" >>"$OUT/speed/speed.md"
+    done
+}
+
 for p in "${PARTS[@]}"; do
     echo "== part $p ==" >&2
     case "$p" in
@@ -217,7 +242,7 @@ for p in "${PARTS[@]}"; do
 done
 
 if [[ $ASSEMBLE -eq 1 ]]; then
-    for p in paper projections width-depth labels compression schedule; do
+    for p in paper projections width-depth labels compression schedule speed; do
         [[ -f "$OUT/$p/$p.md" ]] || continue
         dest=$FIGURES/$p
         mkdir -p "$dest"

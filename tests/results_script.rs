@@ -7,13 +7,14 @@
 use std::path::Path;
 use std::process::Command;
 
-const PARTS: [&str; 6] = [
+const PARTS: [&str; 7] = [
     "paper",
     "projections",
     "width-depth",
     "labels",
     "compression",
     "schedule",
+    "speed",
 ];
 
 fn script(out: &Path, md: &Path, figures: &Path, args: &[&str]) -> std::process::Output {
@@ -74,6 +75,8 @@ fn quick_results_run_every_part_and_assemble() {
             "| fc | mnist/labels=1/subset=300 | fastfood | 199210 |",
         ),
         ("schedule", "| 3 |"),
+        ("speed", "| fc | dense | 750 |"),
+        ("speed", "| lenet | fastfood | 290 |"),
     ] {
         assert!(
             part(p).contains(first_column),
