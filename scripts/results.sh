@@ -60,7 +60,7 @@ run() {
     "$@"
 }
 
-# quick FULL QUICK: FULL normally, QUICK under --quick.
+# pick FULL QUICK: FULL normally, QUICK under --quick.
 pick() { if [[ $QUICK -eq 1 ]]; then echo "$2"; else echo "$1"; fi; }
 
 # The training schedule of every part (see RESULTS.md, "Schedule"), and the
@@ -123,22 +123,16 @@ part_projections() {
     done
 }
 
-projections_fastfood() {
-    sweep projections fc-fastfood --model fc --proj fastfood --dims "$(pick 600:1000:100 300,1000)" \
-        --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
+# projections_kind KIND SEEDS DIMS: the fc sweep with a KIND projection.
+projections_kind() {
+    sweep projections "fc-$1" --model fc --proj "$1" --dims "$3" --seeds "$2" \
+        --baseline-seeds "$(pick 3 1)"
 }
-
-projections_sparse() {
-    sweep projections fc-sparse --model fc --proj sparse --dims "$(pick 600:1000:100 300,1000)" \
-        --seeds "$(pick 3 2)" --baseline-seeds "$(pick 3 1)"
-}
-
+projections_fastfood() { projections_kind fastfood "$(pick 3 2)" "$(pick 600:1000:100 300,1000)"; }
+projections_sparse() { projections_kind sparse "$(pick 3 2)" "$(pick 600:1000:100 300,1000)"; }
 # A dense P for fc is 199,210 × d floats (0.6 GB at d = 750) and every step
 # streams it twice: one seed, and only the d that bracket both crossings.
-projections_dense() {
-    sweep projections fc-dense --model fc --proj dense --dims "$(pick 600:900:100 300,1000)" \
-        --seeds 1 --baseline-seeds "$(pick 3 1)"
-}
+projections_dense() { projections_kind dense 1 "$(pick 600:900:100 300,1000)"; }
 
 part_width_depth() {
     start_part width-depth
@@ -177,12 +171,17 @@ part_compression() {
     for spec in fc:fastfood:750 fc:sparse:750 lenet:fastfood:290; do
         IFS=: read -r model proj d <<<"$spec"
         local f=$dir/$model-$proj-$d.idim
-        local trained evald
-        trained=$(run "$IDIM" train --model "$model" --proj "$proj" --dim "$d" --epochs "$(pick 10 1)" \
-            "${sub[@]}" --save "$f" | grep '^final test accuracy' | sed 's/.*accuracy \([0-9.]* %\).*/\1/')
-        evald=$(run "$IDIM" eval "$f" | grep -o 'test accuracy [0-9.]* %' | head -1 | sed 's/test accuracy //')
-        local big bytes
-        big=$("$IDIM" eval "$f" | grep -o 'D = [0-9]*' | head -1 | sed 's/D = //')
+        local out evalout trained evald big bytes
+        out=$(run "$IDIM" train --model "$model" --proj "$proj" --dim "$d" --epochs "$(pick 10 1)" \
+            "${sub[@]}" --save "$f")
+        evalout=$(run "$IDIM" eval "$f")
+        trained=$(sed -n 's/^final test accuracy \([0-9.]* %\).*/\1/p' <<<"$out")
+        evald=$(sed -n 's/^test accuracy \([0-9.]* %\).*/\1/p' <<<"$evalout")
+        big=$(sed -n 's/.*(D = \([0-9]*\)).*/\1/p' <<<"$evalout" | head -1)
+        if [[ -z $trained || -z $evald || -z $big ]]; then
+            echo "results.sh: could not read the accuracies of $f from idim's output" >&2
+            exit 1
+        fi
         bytes=$(wc -c <"$f")
         echo "| $model | $proj | $d | $big | $bytes | $((4 * big)) | $(awk -v a="$((4 * big))" -v b="$bytes" 'BEGIN{printf "%.0f×", a/b}') | $trained | $evald |" >>"$dir/compression.md"
     done
@@ -252,8 +251,14 @@ if [[ $ASSEMBLE -eq 1 ]]; then
             mkdir -p "$dest/$(dirname "$rel")"
             cp "$f" "$dest/$rel"
         done
+        for m in "<!-- results:$p -->" "<!-- /results:$p -->"; do
+            if ! grep -qxF "$m" "$RESULTS_MD"; then
+                echo "results.sh: $RESULTS_MD lacks the line '$m'; add the pair of markers where part $p belongs" >&2
+                exit 1
+            fi
+        done
         awk -v part="$p" -v file="$dest/$p.md" '
-            $0 == "<!-- results:" part " -->" { print; while ((getline l < file) > 0) print l; skip = 1; next }
+            $0 == "<!-- results:" part " -->" { print; while ((getline l < file) > 0) print l; close(file); skip = 1; next }
             $0 == "<!-- /results:" part " -->" { skip = 0 }
             !skip { print }' "$RESULTS_MD" >"$RESULTS_MD.tmp"
         mv "$RESULTS_MD.tmp" "$RESULTS_MD"

@@ -222,8 +222,40 @@ fn markdown_report_lists_both_estimates_with_intervals() {
     assert!(md.contains("<details>"));
     let (table, chart) = analysis::by_epoch(&rows, &[1, 2], 1.0);
     assert_eq!(table.lines().count(), 4);
+    assert!(table.contains("| fc | mnist | fastfood | 2 |"), "{table}");
     // Epoch 1 (curves 0.1 lower): the measured line (0.9 · 87.5 %) is
     // crossed, the global 90 % line is not.
-    assert_eq!(chart.series[0].points.len(), 2);
-    assert_eq!(chart.series[1].points.len(), 1);
+    let line = |name: &str| {
+        chart
+            .series
+            .iter()
+            .find(|s| s.label.ends_with(name))
+            .map_or(0, |s| s.points.len())
+    };
+    assert_eq!(
+        (line("measured baseline"), line("global baseline 1")),
+        (2, 1)
+    );
+}
+
+#[test]
+fn appending_to_a_legacy_file_upgrades_its_header() {
+    use intrinsic_dim::train::results::{Appender, CSV_HEADER, read_csv};
+    let dir = tempfile::tempdir().unwrap();
+    let (csv, jsonl) = (dir.path().join("r.csv"), dir.path().join("r.jsonl"));
+    let old = row("fastfood", 100, 0, 0.5);
+    let legacy: String = old.csv_line().rsplitn(3, ',').nth(2).unwrap().into();
+    std::fs::write(&csv, format!("{LEGACY_CSV_HEADER}\n{legacy}\n")).unwrap();
+    let new = row("fastfood", 200, 0, 0.75);
+    Appender::open(&csv, &jsonl, false)
+        .unwrap()
+        .append(&new)
+        .unwrap();
+    let text = std::fs::read_to_string(&csv).unwrap();
+    assert_eq!(text.lines().next(), Some(CSV_HEADER));
+    assert_eq!(text.lines().nth(1), Some(legacy.as_str()));
+    let rows = read_csv(&csv).unwrap();
+    assert_eq!(rows.len(), 2);
+    assert_eq!(rows[1], new);
+    assert_eq!((rows[0].dim, rows[0].curve.len()), (100, 0));
 }

@@ -514,6 +514,11 @@ fn cmd_report(c: ReportCmd) -> Result<()> {
         ),
         None => None,
     };
+    if by_epoch.is_some() && metric == Metric::Train {
+        bail!(
+            "--by-epoch reads the per-epoch test accuracies; it cannot be combined with --metric train"
+        );
+    }
     let rows = analysis::for_metric(&sweep::merge_files(&c.files)?, metric);
     if rows.is_empty() {
         bail!(
@@ -522,10 +527,7 @@ fn cmd_report(c: ReportCmd) -> Result<()> {
         );
     }
     let groups = results::summarise(&rows, baseline);
-    let global = match baseline {
-        Baseline::Global(x) => x,
-        Baseline::Measured => 1.0,
-    };
+    let global = baseline.global();
     if c.markdown {
         print!("{}", analysis::markdown(&rows, global, &c.metric));
     } else {
@@ -543,7 +545,7 @@ fn cmd_report(c: ReportCmd) -> Result<()> {
             .unwrap_or_else(|| PathBuf::from(".")),
     };
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    let mut files = sweep::write_summary(&dir, "summary", &rows, &groups)?;
+    let mut files = sweep::write_summary(&dir, "summary", &rows, &groups, metric)?;
     let mut write_chart = |name: &str, chart: intrinsic_dim::plot::Chart| -> Result<()> {
         let p = dir.join(name);
         intrinsic_dim::fsutil::write_atomic(&p, chart.to_svg().as_bytes())

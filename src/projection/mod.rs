@@ -46,6 +46,7 @@ pub trait Projection: Send + Sync {
     /// one call. Bit for bit `out.copy_from_slice(base)` followed by
     /// [`Projection::forward_add`], which is the default; Fastfood fuses the
     /// copy into its last pass and saves a read and a write of D floats.
+    /// O(D) plus the cost of [`Projection::forward_add`].
     fn forward_from(&mut self, base: &[f32], x: &[f32], out: &mut [f32]) {
         out.copy_from_slice(base);
         self.forward_add(x, out);

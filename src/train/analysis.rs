@@ -47,7 +47,7 @@ pub struct Interval {
 
 /// The point estimate of d_int90 that the bootstrap resamples: the
 /// interpolated crossing if there is one, else the first swept d that
-/// reaches the threshold, else None.
+/// reaches the threshold, else None. O(1).
 pub fn point(c: &Crossing) -> Option<f64> {
     c.interpolated.or(c.dim.map(|d| d as f64))
 }
@@ -55,12 +55,17 @@ pub fn point(c: &Crossing) -> Option<f64> {
 /// Bootstrap interval of d_int90 for one group (see the module docs).
 /// `fixed` is a global baseline; None resamples the measured baseline runs.
 /// None if the group has no per-seed data or (measured) no baseline runs.
+/// O(R·(Σ_d n_d + m) + R·log R) for R replicates.
+///
+/// # Panics
+/// If `replicates == 0`.
 pub fn bootstrap(
     g: &GroupSummary,
     fixed: Option<f64>,
     replicates: usize,
     seed: u64,
 ) -> Option<Interval> {
+    assert!(replicates > 0, "bootstrap: at least one replicate");
     if g.stats.is_empty() || (fixed.is_none() && g.baseline_runs.is_empty()) {
         return None;
     }
@@ -99,6 +104,7 @@ pub fn bootstrap(
 /// The rows with the training accuracy as their accuracy (`test_accuracy`
 /// and `test_correct` replaced), for memorisation experiments; rows without a
 /// training accuracy are dropped. [`Metric::Test`] returns the rows unchanged.
+/// O(rows).
 pub fn for_metric(rows: &[Row], metric: Metric) -> Vec<Row> {
     match metric {
         Metric::Test => rows.to_vec(),
@@ -124,15 +130,23 @@ pub fn for_metric(rows: &[Row], metric: Metric) -> Vec<Row> {
 /// rate, whose first e epochs depend on the run's length. Exact for
 /// constant-rate runs, whose first e epochs do not (same shuffles, same
 /// steps).
+/// The losses and the training accuracy of the cut rows are unknown: NaN
+/// and None. O(rows · epoch).
 pub fn at_epoch(rows: &[Row], epoch: usize) -> Vec<Row> {
+    // `TrainConfig::optimizer_name` marks decaying schedules with `,cosine`
+    // (`;cosine` once stored in a row).
+    let decays = |r: &Row| r.optimizer.contains("cosine");
     rows.iter()
-        .filter(|r| epoch >= 1 && r.curve.len() >= epoch && !r.optimizer.contains("cosine"))
+        .filter(|r| epoch >= 1 && r.curve.len() >= epoch && !decays(r))
         .map(|r| {
             let a = r.curve[epoch - 1];
             Row {
                 epochs: epoch,
                 test_accuracy: a,
                 test_correct: (a * r.test_examples as f64).round() as usize,
+                test_loss: f64::NAN,
+                train_loss: f64::NAN,
+                train_accuracy: None,
                 seconds: r.seconds * epoch as f64 / r.epochs.max(1) as f64,
                 curve: r.curve[..epoch].to_vec(),
                 ..r.clone()
@@ -174,7 +188,8 @@ fn pct(x: f64) -> String {
 /// against the measured and the global baseline with bootstrap intervals,
 /// d_int100, seeds, the wall time of all its runs and the examples per
 /// second — then, per group, the mean accuracy at each d in a collapsed
-/// block. `accuracy` names what the accuracies measure. O(groups · R · runs).
+/// block. `accuracy` names what the accuracies measure (`test` or `train`).
+/// O(groups · (R · runs + rows)) with R = [`BOOTSTRAP_REPLICATES`].
 pub fn markdown(rows: &[Row], global: f64, accuracy: &str) -> String {
     let groups = summarise(rows, Baseline::Global(global));
     let mut s = String::new();
@@ -186,7 +201,12 @@ pub fn markdown(rows: &[Row], global: f64, accuracy: &str) -> String {
     for g in groups.iter().filter(|g| !g.stats.is_empty()) {
         let members: Vec<&Row> = rows
             .iter()
-            .filter(|r| r.model == g.model && r.dataset == g.dataset && r.proj == g.proj)
+            .filter(|r| {
+                r.model == g.model
+                    && r.dataset == g.dataset
+                    && r.proj == g.proj
+                    && r.schedule() == g.schedule
+            })
             .collect();
         let base_secs: f64 = rows
             .iter()
@@ -232,7 +252,7 @@ pub fn markdown(rows: &[Row], global: f64, accuracy: &str) -> String {
     let total: f64 = rows.iter().map(|r| r.seconds).sum();
     let _ = writeln!(
         s,
-        "\nd_int90 in bold: interpolated between the bracketing swept d; in brackets the bootstrap over seeds (mean ± sd; 95 % interval). The {} runs above took {:.1} min of wall time together.",
+        "\nd_int90 in bold: interpolated between the two swept d that bracket the crossing (≤ d: the smallest swept d already reaches it); in brackets the bootstrap over seeds (mean ± sd; 95 % interval). The {} runs above took {:.1} min of wall time together.",
         rows.len(),
         total / 60.0
     );
@@ -258,8 +278,22 @@ pub fn markdown(rows: &[Row], global: f64, accuracy: &str) -> String {
     s
 }
 
+/// A chart of d_int90 against `x_label`, one line per entry of `series`.
+fn dint_chart(title: &str, x_label: &str, log_y: bool, series: Vec<Series>) -> Chart {
+    Chart {
+        title: title.into(),
+        x_label: x_label.into(),
+        y_label: "d_int90".into(),
+        log_x: true,
+        log_y,
+        series,
+        hlines: Vec::new(),
+        vlines: Vec::new(),
+    }
+}
+
 /// d_int90 (measured and global baseline) of every group against its D, on
-/// log-log axes: the width/depth experiment's figure.
+/// log-log axes: the width/depth experiment's figure. O(groups).
 pub fn dint_vs_big_dim_chart(groups: &[GroupSummary]) -> Chart {
     let mut measured = Vec::new();
     let mut global = Vec::new();
@@ -274,13 +308,11 @@ pub fn dint_vs_big_dim_chart(groups: &[GroupSummary]) -> Chart {
     measured.sort_by(|a, b| a.0.total_cmp(&b.0));
     global.sort_by(|a, b| a.0.total_cmp(&b.0));
     let g = groups.first().map_or(1.0, |g| g.global);
-    Chart {
-        title: "d_int90 against the number of parameters D".into(),
-        x_label: "D (parameters)".into(),
-        y_label: "d_int90".into(),
-        log_x: true,
-        log_y: true,
-        series: vec![
+    dint_chart(
+        "d_int90 against the number of parameters D",
+        "D (parameters)",
+        true,
+        vec![
             Series {
                 label: "measured baseline".into(),
                 points: measured,
@@ -290,62 +322,62 @@ pub fn dint_vs_big_dim_chart(groups: &[GroupSummary]) -> Chart {
                 points: global,
             },
         ],
-        hlines: Vec::new(),
-        vlines: Vec::new(),
-    }
+    )
 }
 
 /// d_int90 by training length: for each e of `epochs`, the rows cut to e
 /// epochs ([`at_epoch`]) are summarised and the interpolated d_int90 against
 /// the measured (baseline also cut to e epochs) and the global baseline is
-/// listed. Returns the Markdown table and the chart (d_int90 against epochs).
+/// listed, one line per (group, e). Returns the Markdown table and the chart
+/// (d_int90 against epochs, two lines per group). O(epochs · rows · e).
 pub fn by_epoch(rows: &[Row], epochs: &[usize], global: f64) -> (String, Chart) {
     let mut s = String::from(
-        "| epochs | baseline | d_int90, measured baseline | d_int90, global baseline | subspace training time per d |\n|---:|---:|---:|---:|---:|\n",
+        "| model | data | P | epochs | baseline | d_int90, measured baseline | d_int90, global baseline | subspace training time per d |\n|---|---|---|---:|---:|---:|---:|---:|\n",
     );
-    let (mut measured, mut glob) = (Vec::new(), Vec::new());
+    let mut lines: std::collections::BTreeMap<String, Vec<(f64, f64)>> = Default::default();
     for &e in epochs {
         let cut = at_epoch(rows, e);
         for g in summarise(&cut, Baseline::Global(global))
             .iter()
             .filter(|g| !g.stats.is_empty())
         {
-            let m = g.measured90.as_ref().and_then(point);
-            let gl = point(&g.global90);
-            if let Some(x) = m {
-                measured.push((e as f64, x));
+            let name = format!("{} {} {}", g.model, g.dataset, g.proj);
+            if let Some(x) = g.measured90.as_ref().and_then(point) {
+                lines
+                    .entry(format!("{name}, measured baseline"))
+                    .or_default()
+                    .push((e as f64, x));
             }
-            if let Some(x) = gl {
-                glob.push((e as f64, x));
+            if let Some(x) = point(&g.global90) {
+                lines
+                    .entry(format!("{name}, global baseline {global}"))
+                    .or_default()
+                    .push((e as f64, x));
             }
             let secs = g.stats.iter().map(|st| st.seconds).sum::<f64>() / g.stats.len() as f64;
             let _ = writeln!(
                 s,
-                "| {e} | {} | {} | {} | {secs:.0} s |",
+                "| {} | {} | {} | {e} | {} | {} | {} | {secs:.0} s |",
+                g.model,
+                g.dataset,
+                g.proj,
                 g.baseline().map_or("–".into(), pct),
                 fmt_estimate(g.measured90.as_ref(), None),
                 fmt_estimate(Some(&g.global90), None),
             );
         }
     }
-    let chart = Chart {
-        title: "d_int90 against the length of training".into(),
-        x_label: "epochs".into(),
-        y_label: "d_int90".into(),
-        log_x: true,
-        log_y: false,
-        series: vec![
-            Series {
-                label: "measured baseline".into(),
-                points: measured,
-            },
-            Series {
-                label: format!("global baseline {global}"),
-                points: glob,
-            },
-        ],
-        hlines: Vec::new(),
-        vlines: Vec::new(),
-    };
-    (s, chart)
+    let series = lines
+        .into_iter()
+        .map(|(label, points)| Series { label, points })
+        .collect();
+    (
+        s,
+        dint_chart(
+            "d_int90 against the length of training",
+            "epochs",
+            false,
+            series,
+        ),
+    )
 }

@@ -82,7 +82,7 @@ pub struct Row {
     pub train_accuracy: Option<f64>,
     /// Test accuracy after each epoch (empty in legacy files). With a constant
     /// learning rate, entry e − 1 is bit for bit the final accuracy of the same
-    /// run cut to e epochs, which [`at_epoch`] uses.
+    /// run cut to e epochs, which [`crate::train::analysis::at_epoch`] uses.
     pub curve: Vec<f64>,
 }
 
@@ -110,6 +110,16 @@ impl Row {
         } else {
             ""
         }
+    }
+
+    /// The schedule part of the configuration, e.g.
+    /// `10 epochs, batch 128, adam(lr=0.01;b1=0.9;b2=0.999)`: the rows of one
+    /// summary group share it. O(1).
+    pub fn schedule(&self) -> String {
+        format!(
+            "{} epochs, batch {}, {}",
+            self.epochs, self.batch, self.optimizer
+        )
     }
 
     /// The row as one CSV line (no newline). No field contains a comma.
@@ -184,7 +194,7 @@ impl Row {
         let f: Vec<&str> = line.split(',').collect();
         if f.len() != 22 && f.len() != 20 {
             return Err(format!(
-                "expected 22 comma-separated fields, found {}",
+                "expected 22 (or, in files of older versions, 20) comma-separated fields, found {}",
                 f.len()
             ));
         }
@@ -315,7 +325,15 @@ impl Appender {
         }
         let mut csv = opts.open(csv_path).map_err(io(csv_path))?;
         let mut jsonl = opts.open(jsonl_path).map_err(io(jsonl_path))?;
-        let existing = std::fs::read(csv_path).map_err(io(csv_path))?;
+        let mut existing = std::fs::read(csv_path).map_err(io(csv_path))?;
+        if existing.starts_with(format!("{LEGACY_CSV_HEADER}\n").as_bytes()) {
+            // Rows with the new columns are about to be appended: give the
+            // file the current header (its old rows stay as they are, two
+            // fields short, which readers take as empty trailing fields).
+            existing.splice(..LEGACY_CSV_HEADER.len(), CSV_HEADER.bytes());
+            crate::fsutil::write_atomic(csv_path, &existing).map_err(io(csv_path))?;
+            csv = opts.open(csv_path).map_err(io(csv_path))?;
+        }
         if existing.is_empty() {
             writeln!(csv, "{CSV_HEADER}").map_err(io(csv_path))?;
         } else if existing.last() != Some(&b'\n') {
@@ -428,6 +446,14 @@ pub enum Baseline {
 }
 
 impl Baseline {
+    /// The global baseline in force: x for `Global(x)`, else 1.0. O(1).
+    pub fn global(self) -> f64 {
+        match self {
+            Baseline::Global(x) => x,
+            Baseline::Measured => 1.0,
+        }
+    }
+
     /// Parses `measured` or a number in (0, 1].
     pub fn parse(s: &str) -> Result<Baseline, TrainError> {
         if s == "measured" {
@@ -491,21 +517,18 @@ impl GroupSummary {
     }
 }
 
-/// Groups rows by (model, dataset, projection) and summarises each
+/// Groups rows by (model, dataset, projection, schedule) and summarises each
 /// subspace group against the full-space rows of the same model and
 /// dataset. `global` is the global baseline (1.0 unless `headline` is
 /// `Global(x)`, then x). Duplicate rows (same [`Row::key`]) count once.
 pub fn summarise(rows: &[Row], headline: Baseline) -> Vec<GroupSummary> {
     let mut seen = std::collections::HashSet::new();
     let rows: Vec<&Row> = rows.iter().filter(|r| seen.insert(r.key())).collect();
-    let global = match headline {
-        Baseline::Global(x) => x,
-        Baseline::Measured => 1.0,
-    };
+    let global = headline.global();
     let mut groups: BTreeMap<(String, String, String, String), Vec<&Row>> = BTreeMap::new();
     for r in &rows {
         if r.proj != "none" {
-            let sched = format!("{} epochs, batch {}, {}", r.epochs, r.batch, r.optimizer);
+            let sched = r.schedule();
             groups
                 .entry((r.model.clone(), r.dataset.clone(), r.proj.clone(), sched))
                 .or_default()
@@ -515,7 +538,7 @@ pub fn summarise(rows: &[Row], headline: Baseline) -> Vec<GroupSummary> {
     // Full-space models with no subspace rows still get a (baseline-only) group.
     for r in &rows {
         if r.proj == "none" && !groups.keys().any(|k| k.0 == r.model && k.1 == r.dataset) {
-            let sched = format!("{} epochs, batch {}, {}", r.epochs, r.batch, r.optimizer);
+            let sched = r.schedule();
             groups
                 .entry((r.model.clone(), r.dataset.clone(), "none".into(), sched))
                 .or_default();
@@ -698,7 +721,7 @@ pub fn summary_json(groups: &[GroupSummary], runs: usize) -> String {
 
 /// The accuracy-against-d plot of all groups, with the baseline, the 90 %
 /// lines and the headline d_int90 marked.
-pub fn chart(groups: &[GroupSummary], rows: &[Row]) -> Chart {
+pub fn chart(groups: &[GroupSummary], rows: &[Row], accuracy: &str) -> Chart {
     let mut series = Vec::new();
     let mut hlines = Vec::new();
     let mut vlines = Vec::new();
@@ -733,9 +756,9 @@ pub fn chart(groups: &[GroupSummary], rows: &[Row]) -> Chart {
     }
     hlines.dedup_by(|a, b| a.1 == b.1);
     Chart {
-        title: "Test accuracy against subspace dimension d".into(),
+        title: format!("{accuracy} accuracy against subspace dimension d"),
         x_label: "subspace dimension d".into(),
-        y_label: "test accuracy".into(),
+        y_label: format!("{accuracy} accuracy"),
         log_x: false,
         log_y: false,
         series,

@@ -24,7 +24,7 @@
 use std::time::{Duration, Instant};
 
 use super::progress::Observer;
-use super::{Metric, ProjSpec, TrainConfig, TrainError};
+use super::{LrSchedule, Metric, ProjSpec, TrainConfig, TrainError};
 use crate::data::{Batcher, Dataset, IMAGE_LEN, Split};
 use crate::nn::{Arch, Network};
 use crate::projection::{self, Projection};
@@ -289,12 +289,14 @@ impl Trainer {
             y: vec![0u8; cfg.batch],
             ex: vec![0.0f32; EVAL_BATCH * IMAGE_LEN],
             ey: vec![0u8; EVAL_BATCH],
-            total_steps: 1,
+            total_steps: 0,
         })
     }
 
     /// Sets T, the number of steps the learning-rate schedule spans
-    /// ([`train`] sets it to epochs × batches per epoch). O(1).
+    /// ([`train`] sets it to epochs × batches per epoch; a [`Trainer`] used
+    /// directly with a cosine schedule must call this before its first
+    /// [`Trainer::step`], which panics otherwise). O(1).
     pub fn set_total_steps(&mut self, total: u64) {
         self.total_steps = total.max(1);
     }
@@ -360,6 +362,10 @@ impl Trainer {
     /// of each part to `timing` and returns the batch loss. Allocates nothing.
     pub fn step(&mut self, x: &[f32], y: &[u8], timing: &mut Timing) -> f32 {
         let c = &self.cfg;
+        assert!(
+            c.schedule == LrSchedule::Constant || self.total_steps > 0,
+            "Trainer::step: a cosine schedule needs set_total_steps first"
+        );
         self.opt
             .set_lr(c.schedule.lr_at(c.lr, self.opt.steps(), self.total_steps));
         match self.proj.as_mut() {

@@ -273,6 +273,7 @@ pub fn write_summary(
     stem: &str,
     rows: &[Row],
     groups: &[GroupSummary],
+    metric: Metric,
 ) -> Result<Vec<PathBuf>, TrainError> {
     let json = dir.join(format!("{stem}.json"));
     let svg = dir.join(format!("{}.svg", stem.replace("summary", "accuracy")));
@@ -282,8 +283,15 @@ pub fn write_summary(
     };
     fsutil::write_atomic(&json, results::summary_json(groups, rows.len()).as_bytes())
         .map_err(io(&json))?;
-    fsutil::write_atomic(&svg, results::chart(groups, rows).to_svg().as_bytes())
-        .map_err(io(&svg))?;
+    let accuracy = match metric {
+        Metric::Test => "test",
+        Metric::Train => "training",
+    };
+    fsutil::write_atomic(
+        &svg,
+        results::chart(groups, rows, accuracy).to_svg().as_bytes(),
+    )
+    .map_err(io(&svg))?;
     Ok(vec![json, svg])
 }
 
@@ -405,7 +413,13 @@ pub fn run_sweep(
         format!("summary.shard-{}-of-{}", sc.shard.0, sc.shard.1)
     };
     let mut files = vec![csv, jsonl];
-    files.extend(write_summary(&sc.out_dir, &stem, &view, &groups)?);
+    files.extend(write_summary(
+        &sc.out_dir,
+        &stem,
+        &view,
+        &groups,
+        sc.template.metric,
+    )?);
     Ok(SweepOutcome {
         rows,
         groups,
