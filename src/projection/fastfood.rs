@@ -385,6 +385,40 @@ fn forward_group<P: PermIndex>(
     }
 }
 
+/// (base or out) + P·x over all groups of blocks, one rayon task per group
+/// (a fixed split: the bits do not depend on the thread count).
+#[allow(clippy::too_many_arguments)]
+fn forward_groups<P: PermIndex>(
+    lay: &Layout,
+    base: Option<&[f32]>,
+    out: &mut [f32],
+    scratch: &mut [f32],
+    xs: &[f32],
+    g: &[f32],
+    perm: &[P],
+    b_bits: &[u64],
+) {
+    let group_rows = lay.blocks_per_group * lay.l;
+    out.par_chunks_mut(group_rows)
+        .zip(scratch.par_chunks_mut(lay.scratch_per_group()))
+        .enumerate()
+        .for_each(|(gi, (o, s))| {
+            let rows = gi * group_rows..gi * group_rows + o.len();
+            let base = base.map(|b| &b[rows]);
+            forward_group(
+                lay,
+                gi * lay.blocks_per_group,
+                base,
+                o,
+                s,
+                xs,
+                g,
+                perm,
+                b_bits,
+            )
+        });
+}
+
 /// Adjoint for one group of blocks: partial ← Σ_b (M_bᵀ·y_b)[0..d].
 #[allow(clippy::too_many_arguments)]
 fn adjoint_group<P: PermIndex>(
@@ -435,42 +469,15 @@ impl FastfoodProjection {
         for ((s, &xj), &sj) in self.xs.iter_mut().zip(x).zip(&self.scale) {
             *s = xj * sj;
         }
-        let group_rows = lay.blocks_per_group * lay.l;
-        let (xs, g, bits) = (&self.xs[..], &self.g[..], &self.b_bits[..]);
-        let chunks = out
-            .par_chunks_mut(group_rows)
-            .zip(self.scratch.par_chunks_mut(lay.scratch_per_group()))
-            .enumerate();
-        let base_of = |gi: usize| {
-            base.map(|b| &b[gi * group_rows..(gi * group_rows + group_rows).min(b.len())])
-        };
+        let (xs, g, bits, scratch) = (
+            &self.xs[..],
+            &self.g[..],
+            &self.b_bits[..],
+            &mut self.scratch[..],
+        );
         match &self.perm {
-            Perm::U16(p) => chunks.for_each(|(gi, (o, s))| {
-                forward_group(
-                    &lay,
-                    gi * lay.blocks_per_group,
-                    base_of(gi),
-                    o,
-                    s,
-                    xs,
-                    g,
-                    p,
-                    bits,
-                )
-            }),
-            Perm::U32(p) => chunks.for_each(|(gi, (o, s))| {
-                forward_group(
-                    &lay,
-                    gi * lay.blocks_per_group,
-                    base_of(gi),
-                    o,
-                    s,
-                    xs,
-                    g,
-                    p,
-                    bits,
-                )
-            }),
+            Perm::U16(p) => forward_groups(&lay, base, out, scratch, xs, g, p, bits),
+            Perm::U32(p) => forward_groups(&lay, base, out, scratch, xs, g, p, bits),
         }
     }
 
