@@ -5,7 +5,7 @@
 //! (Throughput::Elements(128)).
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use intrinsic_dim::nn::{Arch, Network};
+use intrinsic_dim::nn::{Arch, LayerSpec, Network};
 use intrinsic_dim::rng;
 use intrinsic_dim::train::optim::{Optimizer, OptimizerKind};
 
@@ -44,31 +44,17 @@ fn bench(c: &mut Criterion) {
 /// LeNet's two convolutions on one chunk of 16 examples: im2col + SGEMM (what
 /// the network uses) against the direct kernel.
 fn conv(c: &mut Criterion) {
-    use intrinsic_dim::nn::conv::{ConvShape, conv_forward, conv_forward_direct};
+    use intrinsic_dim::nn::conv::{conv_forward, conv_forward_direct};
     let n = 16;
     let mut g = c.benchmark_group("conv");
-    for (name, s) in [
-        (
-            "conv1 1→6 28×28",
-            ConvShape {
-                in_c: 1,
-                in_h: 28,
-                in_w: 28,
-                out_c: 6,
-                k: 5,
-            },
-        ),
-        (
-            "conv2 6→16 12×12",
-            ConvShape {
-                in_c: 6,
-                in_h: 12,
-                in_w: 12,
-                out_c: 16,
-                k: 5,
-            },
-        ),
-    ] {
+    // LeNet's own two convolutions, as the network builds them.
+    let shapes = intrinsic_dim::nn::lenet::layers(28, 10)
+        .into_iter()
+        .filter_map(|l| match l {
+            LayerSpec::Conv { name, shape } => Some((name, shape)),
+            _ => None,
+        });
+    for (name, s) in shapes {
         let mut r = rng::from_seed(3);
         let mut x = vec![0.0f32; n * s.in_len()];
         let mut w = vec![0.0f32; s.out_c * s.patch()];
@@ -78,10 +64,10 @@ fn conv(c: &mut Criterion) {
         let mut col = vec![0.0f32; s.col_len(n)];
         let mut y = vec![0.0f32; n * s.out_len()];
         g.throughput(Throughput::Elements(n as u64));
-        g.bench_function(BenchmarkId::new("im2col+sgemm", name), |bch| {
+        g.bench_function(BenchmarkId::new("im2col+sgemm", &name), |bch| {
             bch.iter(|| conv_forward(&s, n, &x, &w, &b, &mut col, &mut y))
         });
-        g.bench_function(BenchmarkId::new("direct", name), |bch| {
+        g.bench_function(BenchmarkId::new("direct", &name), |bch| {
             bch.iter(|| conv_forward_direct(&s, n, &x, &w, &b, &mut y))
         });
     }
