@@ -6,7 +6,6 @@ use intrinsic_dim::checkpoint::{Checkpoint, CheckpointError, fnv1a64};
 use intrinsic_dim::data::{self, DataConfig, Dataset};
 use intrinsic_dim::nn::Arch;
 use intrinsic_dim::projection::ProjectionKind;
-use intrinsic_dim::train::optim::OptimizerKind;
 use intrinsic_dim::train::progress::Silent;
 use intrinsic_dim::train::restore::{checkpoint_of, evaluate_checkpoint, rebuild_theta};
 use intrinsic_dim::train::subspace::train;
@@ -24,15 +23,11 @@ fn dataset() -> &'static Dataset {
 }
 
 fn config(proj: ProjSpec, dim: usize) -> TrainConfig {
+    // Adam with its defaults, constant rate, test metric: the subspace defaults.
     TrainConfig {
         arch: Arch::parse("mlp:32").expect("mlp:32 parses"),
         proj,
         dim,
-        optimizer: OptimizerKind::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        },
         lr: if proj == ProjSpec::None { 1e-3 } else { 2e-2 },
         l2: 0.0,
         batch: 32,
@@ -40,8 +35,7 @@ fn config(proj: ProjSpec, dim: usize) -> TrainConfig {
         seed: 7,
         proj_seed: 8,
         data_seed: 9,
-        metric: Default::default(),
-        schedule: Default::default(),
+        ..TrainConfig::default_subspace()
     }
 }
 

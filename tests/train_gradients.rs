@@ -6,20 +6,15 @@ use intrinsic_dim::data::IMAGE_LEN;
 use intrinsic_dim::nn::Arch;
 use intrinsic_dim::projection::ProjectionKind;
 use intrinsic_dim::rng::{self, Stream};
-use intrinsic_dim::train::optim::OptimizerKind;
 use intrinsic_dim::train::subspace::{Timing, Trainer};
 use intrinsic_dim::train::{ProjSpec, TrainConfig};
 
 fn small_config(proj: ProjSpec, dim: usize) -> TrainConfig {
+    // Adam with its defaults, constant rate, test metric: the subspace defaults.
     TrainConfig {
         arch: Arch::parse("mlp:16").expect("mlp:16 parses"),
         proj,
         dim,
-        optimizer: OptimizerKind::Adam {
-            beta1: 0.9,
-            beta2: 0.999,
-            eps: 1e-8,
-        },
         lr: 1e-2,
         l2: 1e-3,
         batch: 8,
@@ -27,8 +22,7 @@ fn small_config(proj: ProjSpec, dim: usize) -> TrainConfig {
         seed: 3,
         proj_seed: 4,
         data_seed: 5,
-        metric: Default::default(),
-        schedule: Default::default(),
+        ..TrainConfig::default_subspace()
     }
 }
 
