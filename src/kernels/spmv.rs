@@ -895,6 +895,34 @@ unsafe fn rows_long_avx512<E: Entries, const ADD: bool>(
     }
 }
 
+/// The terms of the `n ≤ 32` entries `base..base + n` in two registers
+/// (entry `base + i` in lane i of the first for i < 16, lane i − 16 of the
+/// second otherwise; lanes past n hold 0). Reads no entry past `base + n`.
+///
+/// # Safety
+/// Entries `base..base + n` exist and their columns index into `x`.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+#[inline(always)]
+unsafe fn terms32<E: Entries>(
+    ent: E,
+    base: usize,
+    n: usize,
+    xp: *const f32,
+) -> (simd::__m512, simd::__m512) {
+    use simd::*;
+    let part = |k: usize, m: usize| {
+        // SAFETY: entries k..k + m exist (m ≤ 16), as the caller guarantees.
+        unsafe {
+            match m {
+                0 => _mm512_setzero_ps(),
+                16 => ent.term16(k, xp),
+                _ => ent.term16_masked(k, ((1u32 << m) - 1) as u16, xp),
+            }
+        }
+    };
+    (part(base, n.min(16)), part(base + 16, n.saturating_sub(16)))
+}
+
 /// Short rows, sixteen at a time (one per lane), stepping through their
 /// entries together under a length mask; leftover rows run in scalar code.
 /// Each lane sums its row's terms in storage order from 0, exactly like
@@ -942,6 +970,20 @@ unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
             let one = _mm512_set1_epi32(1);
             let mut acc = _mm512_setzero_ps();
             let mut mask = _mm512_cmplt_epi32_mask(idx, end);
+            let block_nnz = *rp.add(16) - base;
+            if block_nnz <= 32 {
+                // The block's entries fit in two registers: compute all their
+                // terms with contiguous loads (one gather of x per 16 entries),
+                // then hand each lane its row's next term with a two-register
+                // permute instead of gathering entries and x row by row.
+                let (t_lo, t_hi) = terms32(ent, base, block_nnz, xp);
+                while mask != 0 {
+                    let t = _mm512_maskz_permutex2var_ps(mask, t_lo, idx, t_hi);
+                    acc = _mm512_add_ps(acc, t);
+                    idx = _mm512_add_epi32(idx, one);
+                    mask = _mm512_cmplt_epi32_mask(idx, end);
+                }
+            }
             while mask != 0 {
                 acc = _mm512_add_ps(acc, ent.term16_gather(base, idx, mask, xp));
                 idx = _mm512_add_epi32(idx, one);
