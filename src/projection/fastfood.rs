@@ -30,6 +30,12 @@ trait PermIndex: Copy + Send + Sync + 'static {
     fn idx(self) -> usize;
     fn from_usize(i: usize) -> Self;
 
+    /// The indices as u16, when they are (the fused AVX-512 blocks take u16).
+    #[inline]
+    fn as_u16(_p: &[Self]) -> Option<&[u16]> {
+        None
+    }
+
     /// v_i ← g_i · u[p_i] for all i (the forward's G·Π). O(L).
     #[inline]
     fn gather_mul(v: &mut [f32], g: &[f32], p: &[Self], u: &[f32]) {
@@ -55,6 +61,10 @@ impl PermIndex for u16 {
     #[inline]
     fn from_usize(i: usize) -> Self {
         i as u16
+    }
+    #[inline]
+    fn as_u16(p: &[u16]) -> Option<&[u16]> {
+        Some(p)
     }
 
     /// AVX-512: 16 indices widened from u16, one gather, one multiply.
@@ -398,6 +408,177 @@ fn simd_signs<const ADD: bool>(_dst: &mut [f32], _src: &[f32], _bits: &[u64]) ->
     0
 }
 
+/// The AVX-512 block kernels for 16 ≤ L ≤ 65536: every pass before and after
+/// a transform runs inside the transform's own sweeps ([`fwht_from`],
+/// [`fwht_io`]): the sign flips and zero padding in its first loads, the
+/// permutation's gathers and G in the second transform's first loads, and
+/// the accumulation into the output in its last stores. A block then costs
+/// the two transforms with the 16-lane gathers interleaved (the gathers use
+/// load ports, the transform the vector ALUs). Bitwise the same as the
+/// separate passes: every value is the same product or sum of the same two
+/// operands.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+mod fused {
+    use std::arch::x86_64::*;
+
+    use crate::kernels::fwht::{Lanes16, fwht_from, fwht_io};
+
+    /// The lanes of i .. i + 16 that lie below n.
+    #[inline(always)]
+    fn below(n: usize, i: usize) -> u16 {
+        if i + 16 <= n {
+            u16::MAX
+        } else if i >= n {
+            0
+        } else {
+            ((1u32 << (n - i)) - 1) as u16
+        }
+    }
+
+    /// w[i .. i + 16], 0 past the end of w.
+    #[inline(always)]
+    fn load_padded(w: &[f32], i: usize) -> __m512 {
+        let m = below(w.len(), i);
+        if m == 0 {
+            // SAFETY: avx512f is enabled for this build.
+            return unsafe { _mm512_setzero_ps() };
+        }
+        // SAFETY: i < w.len(); lanes at or past w.len() are masked off.
+        unsafe { _mm512_maskz_loadu_ps(m, w.as_ptr().add(i)) }
+    }
+
+    /// The sign bits of lanes i .. i + 16 as a mask (i a multiple of 16 below 64·bits.len()).
+    #[inline(always)]
+    fn signs(bits: &[u64], i: usize) -> u16 {
+        (bits[i / 64] >> (i % 64)) as u16
+    }
+
+    /// −x on the lanes of `m`, x elsewhere (an XOR of the sign bit).
+    #[inline(always)]
+    fn negate(x: __m512, m: u16) -> __m512 {
+        // SAFETY: avx512f is enabled for this build.
+        unsafe {
+            let xi = _mm512_castps_si512(x);
+            _mm512_castsi512_ps(_mm512_mask_xor_epi32(
+                xi,
+                m,
+                xi,
+                _mm512_set1_epi32(i32::MIN),
+            ))
+        }
+    }
+
+    /// g[i .. i + 16] · w[p[i .. i + 16]] (without g when `g` is empty).
+    #[inline(always)]
+    fn gather(w: &[f32], p: &[u16], g: &[f32], i: usize) -> __m512 {
+        // SAFETY: i + 16 ≤ p.len() (= L, g.len() when non-empty), and every
+        // p_j < L = w.len() (a permutation of 0..L; checked in debug builds
+        // by the callers).
+        unsafe {
+            let idx = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.as_ptr().add(i).cast()));
+            let x = _mm512_i32gather_ps::<4>(idx, w.as_ptr());
+            if g.is_empty() {
+                x
+            } else {
+                _mm512_mul_ps(_mm512_loadu_ps(g.as_ptr().add(i)), x)
+            }
+        }
+    }
+
+    /// acc[i .. i + 16] ← prev[i .. i + 16] + z on the lanes below acc.len().
+    #[inline(always)]
+    fn accumulate(acc: &mut [f32], prev: Option<&[f32]>, i: usize, z: __m512) {
+        let m = below(acc.len(), i);
+        if m == 0 {
+            return;
+        }
+        let prev = prev.unwrap_or(acc);
+        debug_assert_eq!(prev.len(), acc.len());
+        // SAFETY: i < acc.len() = prev.len(); lanes past the end are masked off.
+        unsafe {
+            let s = _mm512_add_ps(_mm512_maskz_loadu_ps(m, prev.as_ptr().add(i)), z);
+            _mm512_mask_storeu_ps(acc.as_mut_ptr().add(i), m, s);
+        }
+    }
+
+    /// out_rows ← (base_rows or out_rows) + M·xs for one block M = H·G·Π·H·B
+    /// (`u`, `v`: L floats of scratch; `xs` of length d ≤ L).
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn forward_block(
+        u: &mut [f32],
+        v: &mut [f32],
+        xs: &[f32],
+        bits: &[u64],
+        g: &[f32],
+        perm: &[u16],
+        base_rows: Option<&[f32]>,
+        out_rows: &mut [f32],
+    ) {
+        debug_assert!(perm.iter().all(|&p| (p as usize) < u.len()));
+        fwht_from(
+            u,
+            |i| {
+                let m = below(xs.len(), i);
+                let x = load_padded(xs, i);
+                Lanes16::from(if m == 0 {
+                    x
+                } else {
+                    negate(x, signs(bits, i) & m)
+                })
+            },
+            |_, z| z,
+        );
+        let u = &*u;
+        fwht_from(v, |i| Lanes16::from(gather(u, perm, g, i)), |_, z| z);
+        // The rows of θ are added in a separate, sequential pass: stored from
+        // the transform's last (strided) pass they would miss the hardware
+        // prefetcher on their way in from L3.
+        let mut i = 0;
+        while i < out_rows.len() {
+            // SAFETY: i + 16 ≤ L = v.len().
+            let z = unsafe { _mm512_loadu_ps(v.as_ptr().add(i)) };
+            accumulate(out_rows, base_rows, i, z);
+            i += 16;
+        }
+    }
+
+    /// partial ← partial + (Mᵀ·y_rows)[0..d] for one block, Mᵀ = B·H·Πᵀ·G·H
+    /// (`perm_inv` = π⁻¹; `u`, `v`: L floats of scratch; partial of length d).
+    pub(super) fn adjoint_block(
+        u: &mut [f32],
+        v: &mut [f32],
+        y_rows: &[f32],
+        g: &[f32],
+        perm_inv: &[u16],
+        bits: &[u64],
+        partial: &mut [f32],
+    ) {
+        debug_assert!(perm_inv.iter().all(|&p| (p as usize) < v.len()));
+        // v = G·H·y (G applied as each output leaves the transform).
+        fwht_from(
+            v,
+            |i| Lanes16::from(load_padded(y_rows, i)),
+            // SAFETY: i + 16 ≤ L = g.len().
+            |i, z| {
+                Lanes16::from(unsafe {
+                    _mm512_mul_ps(z.into(), _mm512_loadu_ps(g.as_ptr().add(i)))
+                })
+            },
+        );
+        let v = &*v;
+        let d = partial.len();
+        fwht_io(
+            u,
+            |i| Lanes16::from(gather(v, perm_inv, &[], i)),
+            |i, z| {
+                if i < d {
+                    accumulate(partial, None, i, negate(z.into(), signs(bits, i)));
+                }
+            },
+        );
+    }
+}
+
 /// Forward for one group of blocks: out_rows += M_b·xs for each block.
 #[allow(clippy::too_many_arguments)]
 #[inline(never)]
@@ -415,6 +596,17 @@ fn forward_group<P: PermIndex>(
     let (l, d) = (lay.l, lay.small_dim);
     let (u, rest) = scratch.split_at_mut(l);
     let v = &mut rest[..l];
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if let (true, Some(perm)) = (l >= 16, P::as_u16(perm)) {
+        for (k, out_rows) in out.chunks_mut(l).enumerate() {
+            let b = first_block + k;
+            let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
+            let base_rows = base.map(|base| &base[k * l..k * l + out_rows.len()]);
+            let (gb, pb) = (&g[b * l..(b + 1) * l], &perm[b * l..(b + 1) * l]);
+            fused::forward_block(u, v, xs, bits, gb, pb, base_rows, out_rows);
+        }
+        return;
+    }
     for (k, out_rows) in out.chunks_mut(l).enumerate() {
         let b = first_block + k;
         let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
@@ -494,6 +686,16 @@ fn adjoint_group<P: PermIndex>(
     let (u, rest) = scratch.split_at_mut(l);
     let (v, partial) = rest.split_at_mut(l);
     partial.fill(0.0);
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if let (true, Some(perm_inv)) = (l >= 16, P::as_u16(perm_inv)) {
+        for (k, y_rows) in y.chunks(l).enumerate() {
+            let b = first_block + k;
+            let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
+            let (gb, pb) = (&g[b * l..(b + 1) * l], &perm_inv[b * l..(b + 1) * l]);
+            fused::adjoint_block(u, v, y_rows, gb, pb, bits, partial);
+        }
+        return;
+    }
     for (k, y_rows) in y.chunks(l).enumerate() {
         let b = first_block + k;
         v[..y_rows.len()].copy_from_slice(y_rows);

@@ -178,3 +178,107 @@ pub(super) unsafe fn transform(p: *mut f32, k: u32) {
     // SAFETY: stride `sub` is a multiple of 16 (k − hi ≥ L1_BITS).
     unsafe { radix_pass(p, 1usize << k, sub, hi) };
 }
+
+/// Complete transform of the 2^k floats that `input` supplies (`input(i)` =
+/// elements i .. i + 16, i a multiple of 16), handing every 16 outputs to
+/// `output(i, ·)` exactly once instead of storing them; `p` is scratch of
+/// 2^k floats. Bitwise the result of [`transform`] on the same input: the
+/// same stages in the same order, only the first loads and the last stores
+/// are replaced. For k ≤ [`L1_BITS`] the input is read by the leaves and the
+/// output written by the last pass (no extra sweep); above, the input is
+/// copied into `p` first and the output read back after. O(2^k·k).
+///
+/// `output` may store into `p` at positions i .. i + 16: they are not read
+/// again once handed out (this is how [`super::fwht_from`] stores).
+///
+/// # Safety
+/// `p..p+2^k` valid for reads and writes, k ≥ 4.
+#[inline(always)]
+pub(super) unsafe fn transform_io<I, O>(p: *mut f32, k: u32, input: I, mut output: O)
+where
+    I: Fn(usize) -> V,
+    O: FnMut(usize, V),
+{
+    let n = 1usize << k;
+    // SAFETY: every access below stays within p..p+2^k.
+    unsafe {
+        match k {
+            4 => registers_io::<1, _, _>(0, &input, &mut output),
+            5 => registers_io::<2, _, _>(0, &input, &mut output),
+            6 => registers_io::<4, _, _>(0, &input, &mut output),
+            7 => registers_io::<8, _, _>(0, &input, &mut output),
+            8 => registers_io::<16, _, _>(0, &input, &mut output),
+            _ if k <= L1_BITS => {
+                let leaf = 1usize << LEAF_BITS;
+                let mut off = 0;
+                while off < n {
+                    registers_io::<16, _, _>(off, &input, &mut |i, v| store(p.add(i), v));
+                    off += leaf;
+                }
+                match k - LEAF_BITS {
+                    1 => radix_pass_out::<2, _>(p, n, leaf, &mut output),
+                    2 => radix_pass_out::<4, _>(p, n, leaf, &mut output),
+                    3 => radix_pass_out::<8, _>(p, n, leaf, &mut output),
+                    _ => radix_pass_out::<16, _>(p, n, leaf, &mut output),
+                }
+            }
+            _ => {
+                let mut i = 0;
+                while i < n {
+                    store(p.add(i), input(i));
+                    i += LANES;
+                }
+                transform(p, k);
+                let mut i = 0;
+                while i < n {
+                    output(i, load(p.add(i)));
+                    i += LANES;
+                }
+            }
+        }
+    }
+}
+
+/// The complete transform of the `R`·16 inputs `off .. off + 16·R` held in
+/// registers, handed to `output`.
+#[inline(always)]
+fn registers_io<const R: usize, I, O>(off: usize, input: &I, output: &mut O)
+where
+    I: Fn(usize) -> V,
+    O: FnMut(usize, V),
+{
+    let mut a: [V; R] = core::array::from_fn(|t| h16(input(off + t * LANES)));
+    butterflies(&mut a);
+    for (t, v) in a.into_iter().enumerate() {
+        output(off + t * LANES, v);
+    }
+}
+
+/// [`radix_pass_r`] whose results go to `output` instead of back to `p`.
+///
+/// # Safety
+/// As [`radix_pass_r`].
+#[inline(always)]
+unsafe fn radix_pass_out<const R: usize, O: FnMut(usize, V)>(
+    p: *mut f32,
+    len: usize,
+    stride: usize,
+    output: &mut O,
+) {
+    let span = R * stride;
+    let mut base = 0;
+    while base < len {
+        let mut col = 0;
+        while col < stride {
+            let at = base + col;
+            // SAFETY: at + (R−1)·stride + 16 ≤ base + span ≤ len.
+            let mut a: [V; R] = core::array::from_fn(|t| unsafe { load(p.add(at + t * stride)) });
+            butterflies(&mut a);
+            for (t, v) in a.into_iter().enumerate() {
+                output(at + t * stride, v);
+            }
+            col += LANES;
+        }
+        base += span;
+    }
+}
