@@ -3,6 +3,8 @@
 
 use criterion::{criterion_group, criterion_main};
 
+#[path = "common/mod.rs"]
+mod common;
 #[path = "kernels/fwht.rs"]
 mod fwht;
 #[path = "kernels/gemm.rs"]

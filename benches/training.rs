@@ -5,28 +5,17 @@
 //! (Throughput::Elements(128)).
 
 use std::hint::black_box;
-use std::time::{Duration, Instant};
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use intrinsic_dim::nn::{Arch, LayerSpec, Network};
 use intrinsic_dim::rng;
 use intrinsic_dim::train::optim::{Optimizer, OptimizerKind};
 
-const BATCH: usize = 128;
+#[path = "common/mod.rs"]
+mod common;
+use common::on_pool;
 
-/// Time `iters` calls of `step` run on a worker of the global rayon pool, the
-/// way `idim` runs its training loop (inside `ThreadPool::install`): every
-/// fork-join in the step then starts from a worker, instead of injecting a
-/// job from the outside and parking the caller until it is done.
-fn on_pool(iters: u64, mut step: impl FnMut() + Send) -> Duration {
-    rayon::scope(|_| {
-        let start = Instant::now();
-        for _ in 0..iters {
-            step();
-        }
-        start.elapsed()
-    })
-}
+const BATCH: usize = 128;
 
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("train_step");

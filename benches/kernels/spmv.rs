@@ -10,6 +10,8 @@ use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
 use intrinsic_dim::kernels::spmv::{Csr, SIGN_BIT, SignCsr};
+
+use crate::common::on_pool;
 use intrinsic_dim::rng;
 
 /// Row pointers, columns and ±1 values of a D×d matrix whose entries are
@@ -85,7 +87,7 @@ pub fn bench(c: &mut Criterion) {
             b.iter(|| one.install(|| a.mul_vec(black_box(&x), &mut y)))
         });
         g.bench_function(BenchmarkId::new("csr_ax_all", &shape), |b| {
-            b.iter(|| a.mul_vec(black_box(&x), &mut y))
+            b.iter_custom(|iters| on_pool(iters, || a.mul_vec(black_box(&x), &mut y)))
         });
         g.bench_function(BenchmarkId::new("csr_ax_reference", &shape), |b| {
             b.iter(|| a.mul_vec_reference(black_box(&x), &mut y))
@@ -95,7 +97,7 @@ pub fn bench(c: &mut Criterion) {
             b.iter(|| one.install(|| a.mul_t_vec(black_box(&xt), &mut yt)))
         });
         g.bench_function(BenchmarkId::new("csr_atx_all", &shape), |b| {
-            b.iter(|| a.mul_t_vec(black_box(&xt), &mut yt))
+            b.iter_custom(|iters| on_pool(iters, || a.mul_t_vec(black_box(&xt), &mut yt)))
         });
         g.bench_function(BenchmarkId::new("csr_atx_reference", &shape), |b| {
             b.iter(|| a.mul_t_vec_reference(black_box(&xt), &mut yt))
