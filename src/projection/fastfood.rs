@@ -231,14 +231,17 @@ pub(crate) fn estimated_bytes(big_dim: usize, small_dim: usize) -> Option<usize>
 /// **Memory.** Per row of the stacked blocks: 4 bytes of G, 2 + 2 bytes of π
 /// and π⁻¹ (u16, when L ≤ 65536; 4 + 4 bytes otherwise; the adjoint applies
 /// Πᵀ as a gather on π⁻¹, faster than a scatter on π), ⌈d/64⌉·8/L ≤ 0.25
-/// bytes of B bits;
-/// plus scratch of (2L + d) floats per group of blocks (at most 64 groups)
-/// and 2·d floats.
+/// bytes of B bits; plus scratch of (2L + d) floats per group of blocks (at
+/// most 64 groups) and 2·d floats: about 9.5 bytes per parameter of D.
 ///
 /// **Cost.** `forward_add` and `adjoint` each do two L-point FWHTs, one
 /// permutation and one diagonal per block: O(D·log d), parallel over fixed
 /// groups of blocks; the adjoint adds the groups' partial d-vectors in group
-/// order, so results are bitwise identical whatever the thread count.
+/// order, so results are bitwise identical whatever the thread count. On
+/// AVX-512 builds with 16 ≤ L ≤ 65536 each block runs fused: the sign flips,
+/// the padding, the gathers of Π with G and the adjoint's accumulation happen
+/// inside the transforms' own loads and stores ([`crate::kernels::fwht::fwht_io`]),
+/// so a block costs little more than its two transforms.
 pub struct FastfoodProjection {
     lay: Layout,
     perm: Perm,
