@@ -11,7 +11,7 @@ use std::hint::black_box;
 use criterion::{BenchmarkId, Criterion, Throughput};
 use intrinsic_dim::kernels::spmv::{Csr, SIGN_BIT, SignCsr};
 
-use crate::common::on_pool;
+use crate::common::{on, on_pool};
 use intrinsic_dim::rng;
 
 /// Row pointers, columns and ±1 values of a D×d matrix whose entries are
@@ -84,7 +84,7 @@ pub fn bench(c: &mut Criterion) {
 
         g.throughput(Throughput::Bytes(product_bytes(nrows, nnz, 8)));
         g.bench_function(BenchmarkId::new("csr_ax_1t", &shape), |b| {
-            b.iter(|| one.install(|| a.mul_vec(black_box(&x), &mut y)))
+            b.iter_custom(|iters| on(&one, iters, || a.mul_vec(black_box(&x), &mut y)))
         });
         g.bench_function(BenchmarkId::new("csr_ax_all", &shape), |b| {
             b.iter_custom(|iters| on_pool(iters, || a.mul_vec(black_box(&x), &mut y)))
@@ -94,7 +94,7 @@ pub fn bench(c: &mut Criterion) {
         });
         g.throughput(Throughput::Bytes(product_bytes(ncols, nnz, 8)));
         g.bench_function(BenchmarkId::new("csr_atx_1t", &shape), |b| {
-            b.iter(|| one.install(|| a.mul_t_vec(black_box(&xt), &mut yt)))
+            b.iter_custom(|iters| on(&one, iters, || a.mul_t_vec(black_box(&xt), &mut yt)))
         });
         g.bench_function(BenchmarkId::new("csr_atx_all", &shape), |b| {
             b.iter_custom(|iters| on_pool(iters, || a.mul_t_vec(black_box(&xt), &mut yt)))
@@ -104,11 +104,11 @@ pub fn bench(c: &mut Criterion) {
         });
         g.throughput(Throughput::Bytes(product_bytes(nrows, nnz, 4)));
         g.bench_function(BenchmarkId::new("sign_ax_1t", &shape), |b| {
-            b.iter(|| one.install(|| s.mul_vec(black_box(&x), &mut y)))
+            b.iter_custom(|iters| on(&one, iters, || s.mul_vec(black_box(&x), &mut y)))
         });
         g.throughput(Throughput::Bytes(product_bytes(ncols, nnz, 4)));
         g.bench_function(BenchmarkId::new("sign_atx_1t", &shape), |b| {
-            b.iter(|| one.install(|| st.mul_vec(black_box(&xt), &mut yt)))
+            b.iter_custom(|iters| on(&one, iters, || st.mul_vec(black_box(&xt), &mut yt)))
         });
     }
     g.finish();

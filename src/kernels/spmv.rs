@@ -16,10 +16,13 @@
 //! - **Short rows** (average fewer than [`LONG_ROW`] entries per row — the
 //!   very sparse projection has 1–2): sixteen rows at a time, one row per
 //!   AVX-512 lane. The lanes read their row starts and lengths from the row
-//!   pointers, then step through their entries together, masked by length:
-//!   each step gathers sixteen entries and sixteen elements of `x`. No
-//!   branch depends on a row's length, so the random lengths of a very sparse
-//!   matrix cost no branch mispredictions.
+//!   pointers, then step through their entries together, masked by length.
+//!   When the sixteen rows hold at most 32 entries, all their terms are
+//!   computed first from contiguous loads (one gather of `x` per sixteen
+//!   entries) and each step hands every lane its row's next term with one
+//!   two-register permute; otherwise each step gathers sixteen entries and
+//!   sixteen elements of `x`. No branch depends on a row's length, so the
+//!   random lengths of a very sparse matrix cost no branch mispredictions.
 //! - **Long rows** (the transposed projection has ≈ √D entries per row): one
 //!   row at a time, sixteen consecutive entries per step (contiguous loads,
 //!   one gather of `x`), two accumulators, a masked tail.
@@ -925,8 +928,11 @@ unsafe fn terms32<E: Entries>(
 
 /// Short rows, sixteen at a time (one per lane), stepping through their
 /// entries together under a length mask; leftover rows run in scalar code.
-/// Each lane sums its row's terms in storage order from 0, exactly like
-/// [`rows_scalar`].
+/// When the sixteen rows hold at most 32 entries (the usual case for a very
+/// sparse matrix) their terms are computed up front with contiguous loads
+/// ([`terms32`]) and each step permutes them to the lanes; otherwise each
+/// step gathers entries and `x`. Each lane sums its row's terms in storage
+/// order from 0, exactly like [`rows_scalar`].
 ///
 /// # Safety
 /// As [`rows`]; `x.len() <= 2^31`.
@@ -947,8 +953,9 @@ unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
         while i + 16 <= n {
             let rp = row_ptr.as_ptr().add(r0 + i);
             let base = *rp;
+            let block_nnz = *rp.add(16) - base;
             // The block's entries must be addressable by 32-bit offsets.
-            if *rp.add(16) - base > i32::MAX as usize {
+            if block_nnz > i32::MAX as usize {
                 rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + 16]);
                 i += 16;
                 continue;
@@ -970,7 +977,6 @@ unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
             let one = _mm512_set1_epi32(1);
             let mut acc = _mm512_setzero_ps();
             let mut mask = _mm512_cmplt_epi32_mask(idx, end);
-            let block_nnz = *rp.add(16) - base;
             if block_nnz <= 32 {
                 // The block's entries fit in two registers: compute all their
                 // terms with contiguous loads (one gather of x per 16 entries),

@@ -89,24 +89,17 @@ impl PermIndex for u16 {
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 #[inline]
 fn gather_u16<const MUL: bool>(v: &mut [f32], g: &[f32], p: &[u16], u: &[f32]) {
-    use std::arch::x86_64::*;
     let n = v.len();
-    assert!(p.len() == n && u.len() >= n);
-    let whole = n - n % 16;
-    // Indices must stay inside u: every p_i < L = u.len() by construction;
-    // checked here once per call in debug builds.
+    assert!(p.len() == n && u.len() >= n && (!MUL || g.len() == n));
+    let g = if MUL { g } else { &[] };
+    // Indices must stay inside u: every p_i < L = u.len() by construction.
     debug_assert!(p.iter().all(|&i| (i as usize) < u.len()));
+    let whole = n - n % 16;
     for c in (0..whole).step_by(16) {
-        // SAFETY: c + 16 ≤ n for v, p (and g when MUL); gathered indices p_i < u.len().
+        // SAFETY: c + 16 ≤ n = p.len() (= g.len() when MUL); p_i < u.len().
         unsafe {
-            let idx = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.as_ptr().add(c).cast()));
-            let x = _mm512_i32gather_ps::<4>(idx, u.as_ptr());
-            let x = if MUL {
-                _mm512_mul_ps(_mm512_loadu_ps(g.as_ptr().add(c)), x)
-            } else {
-                x
-            };
-            _mm512_storeu_ps(v.as_mut_ptr().add(c), x);
+            let x = fused::gather(u, p, g, c);
+            std::arch::x86_64::_mm512_storeu_ps(v.as_mut_ptr().add(c), x);
         }
     }
     for i in whole..n {
@@ -411,15 +404,21 @@ fn simd_signs<const ADD: bool>(_dst: &mut [f32], _src: &[f32], _bits: &[u64]) ->
     0
 }
 
-/// The AVX-512 block kernels for 16 ≤ L ≤ 65536: every pass before and after
-/// a transform runs inside the transform's own sweeps ([`fwht_from`],
-/// [`fwht_io`]): the sign flips and zero padding in its first loads, the
-/// permutation's gathers and G in the second transform's first loads, and
-/// the accumulation into the output in its last stores. A block then costs
-/// the two transforms with the 16-lane gathers interleaved (the gathers use
-/// load ports, the transform the vector ALUs). Bitwise the same as the
-/// separate passes: every value is the same product or sum of the same two
-/// operands.
+/// The AVX-512 block kernels for 16 ≤ L ≤ 65536 (u16 permutations). The
+/// passes around each transform run inside its own sweeps ([`fwht_from`],
+/// [`fwht_io`]): forward, the sign flips and zero padding in the first
+/// transform's loads and the gathers of Π with G in the second's; adjoint,
+/// the zero padding in the first transform's loads, G in its stores, the
+/// gathers of Πᵀ in the second's loads and the signed accumulation into the
+/// d-vector in its stores. The forward adds the block into θ in a separate
+/// sequential pass (see `forward_block`). The gathers use load ports and the
+/// transforms the vector ALUs, so interleaved they overlap. Bitwise the same
+/// as the separate passes (`*_block_passes`, compared in this file's tests):
+/// every value is the same product or sum of the same two operands.
+///
+/// Every π and π⁻¹ is a permutation of 0..L (an invariant of
+/// [`FastfoodProjection`], checked in debug builds), so the gathers stay
+/// inside their L-float source.
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 mod fused {
     use std::arch::x86_64::*;
@@ -472,11 +471,13 @@ mod fused {
     }
 
     /// g[i .. i + 16] · w[p[i .. i + 16]] (without g when `g` is empty).
+    ///
+    /// # Safety
+    /// i + 16 ≤ p.len(), i + 16 ≤ g.len() unless g is empty, and
+    /// p[i .. i + 16] < w.len().
     #[inline(always)]
-    fn gather(w: &[f32], p: &[u16], g: &[f32], i: usize) -> __m512 {
-        // SAFETY: i + 16 ≤ p.len() (= L, g.len() when non-empty), and every
-        // p_j < L = w.len() (a permutation of 0..L; checked in debug builds
-        // by the callers).
+    pub(super) unsafe fn gather(w: &[f32], p: &[u16], g: &[f32], i: usize) -> __m512 {
+        // SAFETY: as the caller guarantees.
         unsafe {
             let idx = _mm512_cvtepu16_epi32(_mm256_loadu_si256(p.as_ptr().add(i).cast()));
             let x = _mm512_i32gather_ps::<4>(idx, w.as_ptr());
@@ -517,7 +518,11 @@ mod fused {
         base_rows: Option<&[f32]>,
         out_rows: &mut [f32],
     ) {
-        debug_assert!(perm.iter().all(|&p| (p as usize) < u.len()));
+        let l = u.len();
+        assert!(v.len() == l && g.len() == l && perm.len() == l);
+        assert!(xs.len() <= l && out_rows.len() <= l);
+        assert!(base_rows.is_none_or(|b| b.len() == out_rows.len()));
+        debug_assert!(perm.iter().all(|&p| (p as usize) < l));
         fwht_from(
             u,
             |i| {
@@ -532,7 +537,12 @@ mod fused {
             |_, z| z,
         );
         let u = &*u;
-        fwht_from(v, |i| Lanes16::from(gather(u, perm, g, i)), |_, z| z);
+        // SAFETY: i + 16 ≤ L = perm.len() = g.len(); perm is a permutation of 0..L.
+        fwht_from(
+            v,
+            |i| Lanes16::from(unsafe { gather(u, perm, g, i) }),
+            |_, z| z,
+        );
         // The rows of θ are added in a separate, sequential pass: stored from
         // the transform's last (strided) pass they would miss the hardware
         // prefetcher on their way in from L3.
@@ -556,7 +566,10 @@ mod fused {
         bits: &[u64],
         partial: &mut [f32],
     ) {
-        debug_assert!(perm_inv.iter().all(|&p| (p as usize) < v.len()));
+        let l = u.len();
+        assert!(v.len() == l && g.len() == l && perm_inv.len() == l);
+        assert!(y_rows.len() <= l && partial.len() <= l && bits.len() * 64 >= partial.len());
+        debug_assert!(perm_inv.iter().all(|&p| (p as usize) < l));
         // v = G·H·y (G applied as each output leaves the transform).
         fwht_from(
             v,
@@ -572,7 +585,8 @@ mod fused {
         let d = partial.len();
         fwht_io(
             u,
-            |i| Lanes16::from(gather(v, perm_inv, &[], i)),
+            // SAFETY: i + 16 ≤ L = perm_inv.len(); perm_inv is a permutation of 0..L.
+            |i| Lanes16::from(unsafe { gather(v, perm_inv, &[], i) }),
             |i, z| {
                 if i < d {
                     accumulate(partial, None, i, negate(z.into(), signs(bits, i)));
@@ -582,9 +596,108 @@ mod fused {
     }
 }
 
+/// out_rows ← (base_rows or out_rows) + M·xs for one block M = H·G·Π·H·B
+/// (`u`, `v`: L floats of scratch; `g`, `perm`: the block's G and π). The
+/// fused AVX-512 kernel where it applies, the separate passes otherwise.
+#[allow(clippy::too_many_arguments)]
+#[inline]
+fn forward_block<P: PermIndex>(
+    u: &mut [f32],
+    v: &mut [f32],
+    xs: &[f32],
+    bits: &[u64],
+    g: &[f32],
+    perm: &[P],
+    base_rows: Option<&[f32]>,
+    out_rows: &mut [f32],
+) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if let (true, Some(perm)) = (u.len() >= 16, P::as_u16(perm)) {
+        fused::forward_block(u, v, xs, bits, g, perm, base_rows, out_rows);
+        return;
+    }
+    forward_block_passes(u, v, xs, bits, g, perm, base_rows, out_rows);
+}
+
+/// [`forward_block`] as separate passes over the block.
+#[allow(clippy::too_many_arguments)]
+fn forward_block_passes<P: PermIndex>(
+    u: &mut [f32],
+    v: &mut [f32],
+    xs: &[f32],
+    bits: &[u64],
+    g: &[f32],
+    perm: &[P],
+    base_rows: Option<&[f32]>,
+    out_rows: &mut [f32],
+) {
+    let d = xs.len();
+    signed_copy(&mut u[..d], xs, bits);
+    u[d..].fill(0.0);
+    fwht(u);
+    P::gather_mul(v, g, perm, u);
+    fwht(v);
+    match base_rows {
+        // out = base + v: the same single addition as the copy-then-add
+        // path, so the same bits.
+        Some(base_rows) => {
+            for ((o, &bi), &vi) in out_rows.iter_mut().zip(base_rows).zip(v.iter()) {
+                *o = bi + vi;
+            }
+        }
+        None => {
+            for (o, &vi) in out_rows.iter_mut().zip(v.iter()) {
+                *o += vi;
+            }
+        }
+    }
+}
+
+/// partial ← partial + (Mᵀ·y_rows)[0..d] for one block, Mᵀ = B·H·Πᵀ·G·H
+/// (`perm_inv` = the block's π⁻¹; `u`, `v`: L floats of scratch; `partial`
+/// of length d). Fused where it applies, separate passes otherwise.
+#[inline]
+fn adjoint_block<P: PermIndex>(
+    u: &mut [f32],
+    v: &mut [f32],
+    y_rows: &[f32],
+    g: &[f32],
+    perm_inv: &[P],
+    bits: &[u64],
+    partial: &mut [f32],
+) {
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    if let (true, Some(perm_inv)) = (u.len() >= 16, P::as_u16(perm_inv)) {
+        fused::adjoint_block(u, v, y_rows, g, perm_inv, bits, partial);
+        return;
+    }
+    adjoint_block_passes(u, v, y_rows, g, perm_inv, bits, partial);
+}
+
+/// [`adjoint_block`] as separate passes over the block.
+fn adjoint_block_passes<P: PermIndex>(
+    u: &mut [f32],
+    v: &mut [f32],
+    y_rows: &[f32],
+    g: &[f32],
+    perm_inv: &[P],
+    bits: &[u64],
+    partial: &mut [f32],
+) {
+    v[..y_rows.len()].copy_from_slice(y_rows);
+    v[y_rows.len()..].fill(0.0);
+    fwht(v);
+    // u = Πᵀ·(G·v): u_j = (G·v)[π⁻¹(j)], the same products as u[π(i)] = g_i·v_i.
+    for (vi, &gi) in v.iter_mut().zip(g) {
+        *vi *= gi;
+    }
+    P::gather(u, perm_inv, v);
+    fwht(u);
+    signed_add(partial, &u[..partial.len()], bits);
+}
+
 /// Forward for one group of blocks: out_rows += M_b·xs for each block.
 #[allow(clippy::too_many_arguments)]
-#[inline(never)]
 fn forward_group<P: PermIndex>(
     lay: &Layout,
     first_block: usize,
@@ -596,45 +709,15 @@ fn forward_group<P: PermIndex>(
     perm: &[P],
     b_bits: &[u64],
 ) {
-    let (l, d) = (lay.l, lay.small_dim);
+    let l = lay.l;
     let (u, rest) = scratch.split_at_mut(l);
     let v = &mut rest[..l];
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    if let (true, Some(perm)) = (l >= 16, P::as_u16(perm)) {
-        for (k, out_rows) in out.chunks_mut(l).enumerate() {
-            let b = first_block + k;
-            let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-            let base_rows = base.map(|base| &base[k * l..k * l + out_rows.len()]);
-            let (gb, pb) = (&g[b * l..(b + 1) * l], &perm[b * l..(b + 1) * l]);
-            fused::forward_block(u, v, xs, bits, gb, pb, base_rows, out_rows);
-        }
-        return;
-    }
     for (k, out_rows) in out.chunks_mut(l).enumerate() {
         let b = first_block + k;
         let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-        signed_copy(&mut u[..d], xs, bits);
-        u[d..].fill(0.0);
-        fwht(u);
-        let gb = &g[b * l..(b + 1) * l];
-        let pb = &perm[b * l..(b + 1) * l];
-        P::gather_mul(v, gb, pb, u);
-        fwht(v);
-        match base {
-            // out = base + v: the same single addition as the copy-then-add
-            // path, so the same bits.
-            Some(base) => {
-                let base_rows = &base[k * l..k * l + out_rows.len()];
-                for ((o, &bi), &vi) in out_rows.iter_mut().zip(base_rows).zip(v.iter()) {
-                    *o = bi + vi;
-                }
-            }
-            None => {
-                for (o, &vi) in out_rows.iter_mut().zip(v.iter()) {
-                    *o += vi;
-                }
-            }
-        }
+        let base_rows = base.map(|base| &base[k * l..k * l + out_rows.len()]);
+        let (gb, pb) = (&g[b * l..(b + 1) * l], &perm[b * l..(b + 1) * l]);
+        forward_block(u, v, xs, bits, gb, pb, base_rows, out_rows);
     }
 }
 
@@ -674,8 +757,6 @@ fn forward_groups<P: PermIndex>(
 
 /// Adjoint for one group of blocks: partial ← Σ_b (M_bᵀ·y_b)[0..d]
 /// (`perm_inv` holds the blocks' π⁻¹).
-#[allow(clippy::too_many_arguments)]
-#[inline(never)]
 fn adjoint_group<P: PermIndex>(
     lay: &Layout,
     first_block: usize,
@@ -689,31 +770,11 @@ fn adjoint_group<P: PermIndex>(
     let (u, rest) = scratch.split_at_mut(l);
     let (v, partial) = rest.split_at_mut(l);
     partial.fill(0.0);
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    if let (true, Some(perm_inv)) = (l >= 16, P::as_u16(perm_inv)) {
-        for (k, y_rows) in y.chunks(l).enumerate() {
-            let b = first_block + k;
-            let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-            let (gb, pb) = (&g[b * l..(b + 1) * l], &perm_inv[b * l..(b + 1) * l]);
-            fused::adjoint_block(u, v, y_rows, gb, pb, bits, partial);
-        }
-        return;
-    }
     for (k, y_rows) in y.chunks(l).enumerate() {
         let b = first_block + k;
-        v[..y_rows.len()].copy_from_slice(y_rows);
-        v[y_rows.len()..].fill(0.0);
-        fwht(v);
-        let gb = &g[b * l..(b + 1) * l];
-        let pb = &perm_inv[b * l..(b + 1) * l];
-        // u = Πᵀ·(G·v): u_j = (G·v)[π⁻¹(j)], the same products as u[π(i)] = g_i·v_i.
-        for (vi, &gi) in v.iter_mut().zip(gb) {
-            *vi *= gi;
-        }
-        P::gather(u, pb, v);
-        fwht(u);
         let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-        signed_add(partial, &u[..partial.len()], bits);
+        let (gb, pb) = (&g[b * l..(b + 1) * l], &perm_inv[b * l..(b + 1) * l]);
+        adjoint_block(u, v, y_rows, gb, pb, bits, partial);
     }
 }
 
@@ -944,5 +1005,79 @@ impl Projection for FastfoodProjection {
             + self.scale.len() * 4
             + self.scratch.len() * 4
             + self.xs.len() * 4
+    }
+}
+
+#[cfg(all(test, target_arch = "x86_64", target_feature = "avx512f"))]
+mod tests {
+    use super::*;
+
+    fn bits_of(v: &[f32]) -> Vec<u32> {
+        v.iter().map(|x| x.to_bits()).collect()
+    }
+
+    /// The fused AVX-512 blocks give exactly the bits of the separate passes,
+    /// for block lengths on every path of `fwht_io` (registers only, leaves +
+    /// one pass, copy in/out), d not a multiple of 16, truncated blocks, and
+    /// with and without a base.
+    #[test]
+    fn fused_blocks_match_separate_passes() {
+        let mut r = rng::from_seed(11);
+        for (l, d, rows) in [
+            (16usize, 9usize, 16usize),
+            (16, 16, 5),
+            (64, 40, 64),
+            (512, 300, 511),
+            (1024, 750, 1024),
+            (1024, 513, 77),
+            (8192, 5000, 8192),
+            (8192, 4097, 1000),
+        ] {
+            let mut g = vec![0.0f32; l];
+            rng::fill_normal(&mut r, 1.0, &mut g);
+            let mut perm: Vec<u16> = (0..l as u16).collect();
+            rng::shuffle(&mut r, &mut perm);
+            let inv = inverse_permutations(&perm, l);
+            // Random sign bits; only the first d are ever set by construction.
+            let mut bits: Vec<u64> = (0..d.div_ceil(64))
+                .map(|_| (rng::below(&mut r, 1 << 32) << 32) | rng::below(&mut r, 1 << 32))
+                .collect();
+            if d % 64 != 0 {
+                *bits.last_mut().unwrap() &= (1u64 << (d % 64)) - 1;
+            }
+            let mut xs = vec![0.0f32; d];
+            rng::fill_normal(&mut r, 1.0, &mut xs);
+            let mut base = vec![0.0f32; rows];
+            rng::fill_normal(&mut r, 1.0, &mut base);
+            let mut y = vec![0.0f32; rows];
+            rng::fill_normal(&mut r, 1.0, &mut y);
+            let scratch = || (vec![f32::NAN; l], vec![f32::NAN; l]);
+
+            for with_base in [false, true] {
+                let b = with_base.then_some(&base[..]);
+                let (mut u, mut v) = scratch();
+                let mut want = base.iter().map(|x| x * 0.5).collect::<Vec<_>>();
+                forward_block_passes(&mut u, &mut v, &xs, &bits, &g, &perm, b, &mut want);
+                let (mut u, mut v) = scratch();
+                let mut got = base.iter().map(|x| x * 0.5).collect::<Vec<_>>();
+                fused::forward_block(&mut u, &mut v, &xs, &bits, &g, &perm, b, &mut got);
+                assert_eq!(
+                    bits_of(&got),
+                    bits_of(&want),
+                    "forward L={l} d={d} rows={rows} base={with_base}"
+                );
+            }
+            let (mut u, mut v) = scratch();
+            let mut want = xs.clone();
+            adjoint_block_passes(&mut u, &mut v, &y, &g, &inv, &bits, &mut want);
+            let (mut u, mut v) = scratch();
+            let mut got = xs.clone();
+            fused::adjoint_block(&mut u, &mut v, &y, &g, &inv, &bits, &mut got);
+            assert_eq!(
+                bits_of(&got),
+                bits_of(&want),
+                "adjoint L={l} d={d} rows={rows}"
+            );
+        }
     }
 }

@@ -8,7 +8,7 @@
 //! |------|--------------|--------|----------------------|
 //! | [`DenseProjection`] | iid N(0,1), columns scaled to unit norm | 4·D·d bytes | O(D·d) |
 //! | [`SparseProjection`] | ±1 w.p. 1/√D (Li, Hastie, Church 2006), columns scaled to unit norm | ≈ 8 bytes per non-zero + 8·(D + d), nnz ≈ d·√D | O(d·√D + D) |
-//! | [`FastfoodProjection`] | ⌈D/L⌉ blocks H·G·Π·H·B, L = 2^⌈log2 d⌉, exact unit columns | ≤ 8.2 bytes per row of P + scratch | O(D·log d) |
+//! | [`FastfoodProjection`] | ⌈D/L⌉ blocks H·G·Π·H·B, L = 2^⌈log2 d⌉, exact unit columns | 8.25 bytes per row of P (G, π, π⁻¹ as u16, B bits) while L ≤ 65536, 12.25 above, + scratch | O(D·log d) |
 //!
 //! Every random draw comes from [`crate::rng::stream`]`(seed, tag, sub)` with a
 //! tag per kind and a documented sub-index (row block, column, block), so the

@@ -456,7 +456,7 @@ impl Trainer {
 ///
 /// Call it from a worker of a rayon pool (inside `ThreadPool::install`, as
 /// `idim` does): every parallel kernel of a step then forks from a worker,
-/// which on two cores saves 10–25 % of an epoch against calling it from a
+/// which on two cores saves 10–15 % of fc's epoch against calling it from a
 /// thread outside the pool.
 pub fn train(
     cfg: &TrainConfig,
