@@ -423,6 +423,7 @@ fn simd_signs<const ADD: bool>(_dst: &mut [f32], _src: &[f32], _bits: &[u64]) ->
 mod fused {
     use std::arch::x86_64::*;
 
+    use super::Block;
     use crate::kernels::fwht::{Lanes16, fwht_from, fwht_io};
 
     /// The lanes of i .. i + 16 that lie below n.
@@ -507,17 +508,14 @@ mod fused {
 
     /// out_rows ← (base_rows or out_rows) + M·xs for one block M = H·G·Π·H·B
     /// (`u`, `v`: L floats of scratch; `xs` of length d ≤ L).
-    #[allow(clippy::too_many_arguments)]
     pub(super) fn forward_block(
-        u: &mut [f32],
-        v: &mut [f32],
+        blk: Block<u16>,
+        (u, v): (&mut [f32], &mut [f32]),
         xs: &[f32],
-        bits: &[u64],
-        g: &[f32],
-        perm: &[u16],
         base_rows: Option<&[f32]>,
         out_rows: &mut [f32],
     ) {
+        let Block { g, perm, bits } = blk;
         let l = u.len();
         assert!(v.len() == l && g.len() == l && perm.len() == l);
         assert!(xs.len() <= l && out_rows.len() <= l);
@@ -558,14 +556,16 @@ mod fused {
     /// partial ← partial + (Mᵀ·y_rows)[0..d] for one block, Mᵀ = B·H·Πᵀ·G·H
     /// (`perm_inv` = π⁻¹; `u`, `v`: L floats of scratch; partial of length d).
     pub(super) fn adjoint_block(
-        u: &mut [f32],
-        v: &mut [f32],
+        blk: Block<u16>,
+        (u, v): (&mut [f32], &mut [f32]),
         y_rows: &[f32],
-        g: &[f32],
-        perm_inv: &[u16],
-        bits: &[u64],
         partial: &mut [f32],
     ) {
+        let Block {
+            g,
+            perm: perm_inv,
+            bits,
+        } = blk;
         let l = u.len();
         assert!(v.len() == l && g.len() == l && perm_inv.len() == l);
         assert!(y_rows.len() <= l && partial.len() <= l && bits.len() * 64 >= partial.len());
@@ -596,46 +596,70 @@ mod fused {
     }
 }
 
+/// One block's diagonals and permutation: G, π (forward) or π⁻¹ (adjoint),
+/// and the B sign bits.
+#[derive(Clone, Copy)]
+struct Block<'a, P> {
+    g: &'a [f32],
+    perm: &'a [P],
+    bits: &'a [u64],
+}
+
+impl<'a, P: PermIndex> Block<'a, P> {
+    /// Block b of the concatenated G, permutations and B bits.
+    fn at(lay: &Layout, b: usize, g: &'a [f32], perm: &'a [P], bits: &'a [u64]) -> Self {
+        let (l, w) = (lay.l, lay.b_words);
+        Block {
+            g: &g[b * l..(b + 1) * l],
+            perm: &perm[b * l..(b + 1) * l],
+            bits: &bits[b * w..(b + 1) * w],
+        }
+    }
+
+    /// The same block with u16 indices, when they are.
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    fn as_u16(self) -> Option<Block<'a, u16>> {
+        let perm = P::as_u16(self.perm)?;
+        Some(Block {
+            g: self.g,
+            perm,
+            bits: self.bits,
+        })
+    }
+}
+
 /// out_rows ← (base_rows or out_rows) + M·xs for one block M = H·G·Π·H·B
-/// (`u`, `v`: L floats of scratch; `g`, `perm`: the block's G and π). The
-/// fused AVX-512 kernel where it applies, the separate passes otherwise.
-#[allow(clippy::too_many_arguments)]
+/// (`u`, `v`: L floats of scratch). The fused AVX-512 kernel where it
+/// applies, the separate passes otherwise.
 #[inline]
 fn forward_block<P: PermIndex>(
-    u: &mut [f32],
-    v: &mut [f32],
+    blk: Block<P>,
+    scratch: (&mut [f32], &mut [f32]),
     xs: &[f32],
-    bits: &[u64],
-    g: &[f32],
-    perm: &[P],
     base_rows: Option<&[f32]>,
     out_rows: &mut [f32],
 ) {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    if let (true, Some(perm)) = (u.len() >= 16, P::as_u16(perm)) {
-        fused::forward_block(u, v, xs, bits, g, perm, base_rows, out_rows);
+    if let (true, Some(blk)) = (scratch.0.len() >= 16, blk.as_u16()) {
+        fused::forward_block(blk, scratch, xs, base_rows, out_rows);
         return;
     }
-    forward_block_passes(u, v, xs, bits, g, perm, base_rows, out_rows);
+    forward_block_passes(blk, scratch, xs, base_rows, out_rows);
 }
 
 /// [`forward_block`] as separate passes over the block.
-#[allow(clippy::too_many_arguments)]
 fn forward_block_passes<P: PermIndex>(
-    u: &mut [f32],
-    v: &mut [f32],
+    blk: Block<P>,
+    (u, v): (&mut [f32], &mut [f32]),
     xs: &[f32],
-    bits: &[u64],
-    g: &[f32],
-    perm: &[P],
     base_rows: Option<&[f32]>,
     out_rows: &mut [f32],
 ) {
     let d = xs.len();
-    signed_copy(&mut u[..d], xs, bits);
+    signed_copy(&mut u[..d], xs, blk.bits);
     u[d..].fill(0.0);
     fwht(u);
-    P::gather_mul(v, g, perm, u);
+    P::gather_mul(v, blk.g, blk.perm, u);
     fwht(v);
     match base_rows {
         // out = base + v: the same single addition as the copy-then-add
@@ -654,46 +678,40 @@ fn forward_block_passes<P: PermIndex>(
 }
 
 /// partial ← partial + (Mᵀ·y_rows)[0..d] for one block, Mᵀ = B·H·Πᵀ·G·H
-/// (`perm_inv` = the block's π⁻¹; `u`, `v`: L floats of scratch; `partial`
+/// (`blk.perm` = the block's π⁻¹; `u`, `v`: L floats of scratch; `partial`
 /// of length d). Fused where it applies, separate passes otherwise.
 #[inline]
 fn adjoint_block<P: PermIndex>(
-    u: &mut [f32],
-    v: &mut [f32],
+    blk: Block<P>,
+    scratch: (&mut [f32], &mut [f32]),
     y_rows: &[f32],
-    g: &[f32],
-    perm_inv: &[P],
-    bits: &[u64],
     partial: &mut [f32],
 ) {
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    if let (true, Some(perm_inv)) = (u.len() >= 16, P::as_u16(perm_inv)) {
-        fused::adjoint_block(u, v, y_rows, g, perm_inv, bits, partial);
+    if let (true, Some(blk)) = (scratch.0.len() >= 16, blk.as_u16()) {
+        fused::adjoint_block(blk, scratch, y_rows, partial);
         return;
     }
-    adjoint_block_passes(u, v, y_rows, g, perm_inv, bits, partial);
+    adjoint_block_passes(blk, scratch, y_rows, partial);
 }
 
 /// [`adjoint_block`] as separate passes over the block.
 fn adjoint_block_passes<P: PermIndex>(
-    u: &mut [f32],
-    v: &mut [f32],
+    blk: Block<P>,
+    (u, v): (&mut [f32], &mut [f32]),
     y_rows: &[f32],
-    g: &[f32],
-    perm_inv: &[P],
-    bits: &[u64],
     partial: &mut [f32],
 ) {
     v[..y_rows.len()].copy_from_slice(y_rows);
     v[y_rows.len()..].fill(0.0);
     fwht(v);
     // u = Πᵀ·(G·v): u_j = (G·v)[π⁻¹(j)], the same products as u[π(i)] = g_i·v_i.
-    for (vi, &gi) in v.iter_mut().zip(g) {
+    for (vi, &gi) in v.iter_mut().zip(blk.g) {
         *vi *= gi;
     }
-    P::gather(u, perm_inv, v);
+    P::gather(u, blk.perm, v);
     fwht(u);
-    signed_add(partial, &u[..partial.len()], bits);
+    signed_add(partial, &u[..partial.len()], blk.bits);
 }
 
 /// Forward for one group of blocks: out_rows += M_b·xs for each block.
@@ -713,11 +731,9 @@ fn forward_group<P: PermIndex>(
     let (u, rest) = scratch.split_at_mut(l);
     let v = &mut rest[..l];
     for (k, out_rows) in out.chunks_mut(l).enumerate() {
-        let b = first_block + k;
-        let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
+        let blk = Block::at(lay, first_block + k, g, perm, b_bits);
         let base_rows = base.map(|base| &base[k * l..k * l + out_rows.len()]);
-        let (gb, pb) = (&g[b * l..(b + 1) * l], &perm[b * l..(b + 1) * l]);
-        forward_block(u, v, xs, bits, gb, pb, base_rows, out_rows);
+        forward_block(blk, (&mut *u, &mut *v), xs, base_rows, out_rows);
     }
 }
 
@@ -771,10 +787,8 @@ fn adjoint_group<P: PermIndex>(
     let (v, partial) = rest.split_at_mut(l);
     partial.fill(0.0);
     for (k, y_rows) in y.chunks(l).enumerate() {
-        let b = first_block + k;
-        let bits = &b_bits[b * lay.b_words..(b + 1) * lay.b_words];
-        let (gb, pb) = (&g[b * l..(b + 1) * l], &perm_inv[b * l..(b + 1) * l]);
-        adjoint_block(u, v, y_rows, gb, pb, bits, partial);
+        let blk = Block::at(lay, first_block + k, g, perm_inv, b_bits);
+        adjoint_block(blk, (&mut *u, &mut *v), y_rows, partial);
     }
 }
 
@@ -1052,15 +1066,25 @@ mod tests {
             let mut y = vec![0.0f32; rows];
             rng::fill_normal(&mut r, 1.0, &mut y);
             let scratch = || (vec![f32::NAN; l], vec![f32::NAN; l]);
+            let fwd = Block {
+                g: &g,
+                perm: &perm,
+                bits: &bits,
+            };
+            let adj = Block {
+                g: &g,
+                perm: &inv,
+                bits: &bits,
+            };
 
             for with_base in [false, true] {
                 let b = with_base.then_some(&base[..]);
                 let (mut u, mut v) = scratch();
                 let mut want = base.iter().map(|x| x * 0.5).collect::<Vec<_>>();
-                forward_block_passes(&mut u, &mut v, &xs, &bits, &g, &perm, b, &mut want);
+                forward_block_passes(fwd, (&mut u, &mut v), &xs, b, &mut want);
                 let (mut u, mut v) = scratch();
                 let mut got = base.iter().map(|x| x * 0.5).collect::<Vec<_>>();
-                fused::forward_block(&mut u, &mut v, &xs, &bits, &g, &perm, b, &mut got);
+                fused::forward_block(fwd, (&mut u, &mut v), &xs, b, &mut got);
                 assert_eq!(
                     bits_of(&got),
                     bits_of(&want),
@@ -1069,10 +1093,10 @@ mod tests {
             }
             let (mut u, mut v) = scratch();
             let mut want = xs.clone();
-            adjoint_block_passes(&mut u, &mut v, &y, &g, &inv, &bits, &mut want);
+            adjoint_block_passes(adj, (&mut u, &mut v), &y, &mut want);
             let (mut u, mut v) = scratch();
             let mut got = xs.clone();
-            fused::adjoint_block(&mut u, &mut v, &y, &g, &inv, &bits, &mut got);
+            fused::adjoint_block(adj, (&mut u, &mut v), &y, &mut got);
             assert_eq!(
                 bits_of(&got),
                 bits_of(&want),
