@@ -11,6 +11,23 @@ use criterion::{BenchmarkId, Criterion, Throughput};
 use intrinsic_dim::kernels::gemm::{Trans, sgemm, sgemm_serial, sgemv};
 
 use crate::common::on_pool;
+
+/// The signature shared by `sgemm` and `sgemm_serial`.
+type Sgemm = fn(
+    Trans,
+    Trans,
+    usize,
+    usize,
+    usize,
+    f32,
+    &[f32],
+    usize,
+    &[f32],
+    usize,
+    f32,
+    &mut [f32],
+    usize,
+);
 use intrinsic_dim::rng::{self, Stream};
 
 fn randn(sub: u64, len: usize) -> Vec<f32> {
@@ -40,24 +57,26 @@ pub fn bench(c: &mut Criterion) {
         let mut out = vec![0.0f32; m * n];
         let id = format!("{m}x{k}x{n}");
         g.throughput(Throughput::Elements((2 * m * n * k) as u64));
+        // C = A·B through our SGEMM, one thread or all.
+        let ours = |f: Sgemm, out: &mut [f32]| {
+            f(
+                Trans::No,
+                Trans::No,
+                m,
+                n,
+                k,
+                1.0,
+                black_box(&a),
+                k,
+                &b,
+                n,
+                0.0,
+                out,
+                n,
+            )
+        };
         g.bench_function(BenchmarkId::new("ours_1t", &id), |bch| {
-            bch.iter(|| {
-                sgemm_serial(
-                    Trans::No,
-                    Trans::No,
-                    m,
-                    n,
-                    k,
-                    1.0,
-                    black_box(&a),
-                    k,
-                    &b,
-                    n,
-                    0.0,
-                    &mut out,
-                    n,
-                )
-            })
+            bch.iter(|| ours(sgemm_serial, &mut out))
         });
         g.bench_function(BenchmarkId::new("matrixmultiply_1t", &id), |bch| {
             bch.iter(|| unsafe {
@@ -81,25 +100,7 @@ pub fn bench(c: &mut Criterion) {
         });
         // All threads, timed on a pool worker as the trainer calls it.
         g.bench_function(BenchmarkId::new("ours_all", &id), |bch| {
-            bch.iter_custom(|iters| {
-                on_pool(iters, || {
-                    sgemm(
-                        Trans::No,
-                        Trans::No,
-                        m,
-                        n,
-                        k,
-                        1.0,
-                        black_box(&a),
-                        k,
-                        &b,
-                        n,
-                        0.0,
-                        &mut out,
-                        n,
-                    )
-                })
-            })
+            bch.iter_custom(|iters| on_pool(iters, || ours(sgemm, &mut out)))
         });
     }
     g.finish();
