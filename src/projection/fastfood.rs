@@ -379,12 +379,10 @@ fn simd_signs<const ADD: bool>(dst: &mut [f32], src: &[f32], bits: &[u64]) -> us
     use std::arch::x86_64::*;
     let whole = dst.len() - dst.len() % 16;
     for c in (0..whole).step_by(16) {
-        let mask = (bits[c / 64] >> (c % 64)) as u16;
         // SAFETY: c + 16 ≤ whole ≤ dst.len() = src.len().
         unsafe {
-            let x = _mm512_loadu_si512(src.as_ptr().add(c).cast());
-            let sign = _mm512_set1_epi32(i32::MIN);
-            let y = _mm512_castsi512_ps(_mm512_mask_xor_epi32(x, mask, x, sign));
+            let x = _mm512_loadu_ps(src.as_ptr().add(c));
+            let y = fused::negate(x, fused::signs(bits, c));
             let p = dst.as_mut_ptr().add(c);
             let y = if ADD {
                 _mm512_add_ps(_mm512_loadu_ps(p), y)
@@ -452,13 +450,13 @@ mod fused {
 
     /// The sign bits of lanes i .. i + 16 as a mask (i a multiple of 16 below 64·bits.len()).
     #[inline(always)]
-    fn signs(bits: &[u64], i: usize) -> u16 {
+    pub(super) fn signs(bits: &[u64], i: usize) -> u16 {
         (bits[i / 64] >> (i % 64)) as u16
     }
 
     /// −x on the lanes of `m`, x elsewhere (an XOR of the sign bit).
     #[inline(always)]
-    fn negate(x: __m512, m: u16) -> __m512 {
+    pub(super) fn negate(x: __m512, m: u16) -> __m512 {
         // SAFETY: avx512f is enabled for this build.
         unsafe {
             let xi = _mm512_castps_si512(x);
