@@ -12,7 +12,7 @@
 //! tight enough that a missed or doubled term (error ≈ |a||b| ≫ k·u·Σ) fails.
 
 use intrinsic_dim::kernels::gemm::{
-    Trans, sgemm, sgemm_reference, sgemm_serial, sgemv, sgemv_reference,
+    SgemmFn, Trans, sgemm, sgemm_reference, sgemm_serial, sgemv, sgemv_reference,
 };
 use intrinsic_dim::rng::{self, Stream};
 use proptest::prelude::*;
@@ -43,25 +43,8 @@ struct Case {
     seed: u64,
 }
 
-/// The signature shared by `sgemm` and `sgemm_serial`.
-type GemmFn = fn(
-    Trans,
-    Trans,
-    usize,
-    usize,
-    usize,
-    f32,
-    &[f32],
-    usize,
-    &[f32],
-    usize,
-    f32,
-    &mut [f32],
-    usize,
-);
-
 /// Runs `gemm` on the case and checks it against the reference elementwise.
-fn check_case(case: &Case, gemm: GemmFn) {
+fn check_case(case: &Case, gemm: SgemmFn) {
     let Case {
         ta,
         tb,

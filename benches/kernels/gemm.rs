@@ -8,26 +8,10 @@
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use intrinsic_dim::kernels::gemm::{Trans, sgemm, sgemm_serial, sgemv};
+use intrinsic_dim::kernels::gemm::{SgemmFn, Trans, sgemm, sgemm_serial, sgemv};
 
 use crate::common::on_pool;
 
-/// The signature shared by `sgemm` and `sgemm_serial`.
-type Sgemm = fn(
-    Trans,
-    Trans,
-    usize,
-    usize,
-    usize,
-    f32,
-    &[f32],
-    usize,
-    &[f32],
-    usize,
-    f32,
-    &mut [f32],
-    usize,
-);
 use intrinsic_dim::rng::{self, Stream};
 
 fn randn(sub: u64, len: usize) -> Vec<f32> {
@@ -58,7 +42,7 @@ pub fn bench(c: &mut Criterion) {
         let id = format!("{m}x{k}x{n}");
         g.throughput(Throughput::Elements((2 * m * n * k) as u64));
         // C = A·B through our SGEMM, one thread or all.
-        let ours = |f: Sgemm, out: &mut [f32]| {
+        let ours = |f: SgemmFn, out: &mut [f32]| {
             f(
                 Trans::No,
                 Trans::No,

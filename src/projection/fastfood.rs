@@ -712,29 +712,6 @@ fn adjoint_block_passes<P: PermIndex>(
     signed_add(partial, &u[..partial.len()], blk.bits);
 }
 
-/// Forward for one group of blocks: out_rows += M_b·xs for each block.
-#[allow(clippy::too_many_arguments)]
-fn forward_group<P: PermIndex>(
-    lay: &Layout,
-    first_block: usize,
-    base: Option<&[f32]>,
-    out: &mut [f32],
-    scratch: &mut [f32],
-    xs: &[f32],
-    g: &[f32],
-    perm: &[P],
-    b_bits: &[u64],
-) {
-    let l = lay.l;
-    let (u, rest) = scratch.split_at_mut(l);
-    let v = &mut rest[..l];
-    for (k, out_rows) in out.chunks_mut(l).enumerate() {
-        let blk = Block::at(lay, first_block + k, g, perm, b_bits);
-        let base_rows = base.map(|base| &base[k * l..k * l + out_rows.len()]);
-        forward_block(blk, (&mut *u, &mut *v), xs, base_rows, out_rows);
-    }
-}
-
 /// (base or out) + P·x over all groups of blocks, one rayon task per group
 /// (a fixed split: the bits do not depend on the thread count).
 #[allow(clippy::too_many_arguments)]
@@ -752,20 +729,17 @@ fn forward_groups<P: PermIndex>(
     out.par_chunks_mut(group_rows)
         .zip(scratch.par_chunks_mut(lay.scratch_per_group()))
         .enumerate()
-        .for_each(|(gi, (o, s))| {
-            let rows = gi * group_rows..gi * group_rows + o.len();
-            let base = base.map(|b| &b[rows]);
-            forward_group(
-                lay,
-                gi * lay.blocks_per_group,
-                base,
-                o,
-                s,
-                xs,
-                g,
-                perm,
-                b_bits,
-            )
+        .for_each(|(gi, (out, scratch))| {
+            let l = lay.l;
+            let (u, rest) = scratch.split_at_mut(l);
+            let v = &mut rest[..l];
+            let first_row = gi * group_rows;
+            for (k, out_rows) in out.chunks_mut(l).enumerate() {
+                let blk = Block::at(lay, gi * lay.blocks_per_group + k, g, perm, b_bits);
+                let rows = first_row + k * l..first_row + k * l + out_rows.len();
+                let base_rows = base.map(|base| &base[rows]);
+                forward_block(blk, (&mut *u, &mut *v), xs, base_rows, out_rows);
+            }
         });
 }
 

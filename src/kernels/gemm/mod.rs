@@ -42,6 +42,25 @@ mod pack;
 pub use driver::{KC, MC, NC, PAR_MIN_MNK};
 pub use kernel::{MR, NR};
 
+/// The signature shared by [`sgemm`], [`sgemm_serial`] and
+/// [`sgemm_reference`]: (op(A), op(B), m, n, k, α, A, lda, B, ldb, β, C, ldc),
+/// so that callers can pick one at run time.
+pub type SgemmFn = fn(
+    Trans,
+    Trans,
+    usize,
+    usize,
+    usize,
+    f32,
+    &[f32],
+    usize,
+    &[f32],
+    usize,
+    f32,
+    &mut [f32],
+    usize,
+);
+
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Trans {
