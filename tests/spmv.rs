@@ -1,7 +1,9 @@
 //! CSR products against dense naive loops, the adjoint identity, the
 //! transpose, every malformed input, and thread-count independence.
 
-use intrinsic_dim::kernels::spmv::{Csr, CsrError, SIGN_BIT, SignCsr};
+use intrinsic_dim::kernels::spmv::{AdjointMethod, Csr, CsrError, SIGN_BIT, SignCsr};
+
+const METHODS: [AdjointMethod; 2] = [AdjointMethod::Scatter, AdjointMethod::TransposedCopy];
 use intrinsic_dim::rng;
 use proptest::prelude::*;
 
@@ -133,11 +135,15 @@ proptest! {
         assert_close(&y, &want_add, &scale_add, "mul_vec_add_reference");
 
         let mut yt = vec![f32::NAN; ncols];
-        a.mul_t_vec(&xt, &mut yt);
-        assert_close(&yt, &want_t, &scale_t, "mul_t_vec");
+        for m in METHODS {
+            let a = a.clone().with_adjoint(m);
+            let mut yt = vec![f32::NAN; ncols];
+            a.mul_t_vec(&xt, &mut yt);
+            assert_close(&yt, &want_t, &scale_t, &format!("mul_t_vec {m:?}"));
+        }
         a.mul_t_vec_reference(&xt, &mut yt);
         assert_close(&yt, &want_t, &scale_t, "mul_t_vec_reference");
-        prop_assert_eq!(a.transposed().to_dense(), dt);
+        prop_assert_eq!(a.transpose().to_dense(), dt);
     }
 
     #[test]
@@ -147,13 +153,16 @@ proptest! {
         let x = vector(ncols, salt);
         let y = vector(nrows, salt ^ 7);
         let mut ax = vec![0.0; nrows];
-        let mut aty = vec![0.0; ncols];
         a.mul_vec(&x, &mut ax);
-        a.mul_t_vec(&y, &mut aty);
         let lhs: f64 = ax.iter().zip(&y).map(|(&p, &q)| p as f64 * q as f64).sum();
-        let rhs: f64 = x.iter().zip(&aty).map(|(&p, &q)| p as f64 * q as f64).sum();
         let scale: f64 = a.values().iter().map(|v| v.abs() as f64).sum::<f64>() * 4.0 + 1.0;
-        prop_assert!((lhs - rhs).abs() <= 1e-5 * scale, "lhs {} rhs {}", lhs, rhs);
+        for m in METHODS {
+            let a = a.clone().with_adjoint(m);
+            let mut aty = vec![0.0; ncols];
+            a.mul_t_vec(&y, &mut aty);
+            let rhs: f64 = x.iter().zip(&aty).map(|(&p, &q)| p as f64 * q as f64).sum();
+            prop_assert!((lhs - rhs).abs() <= 1e-5 * scale, "{:?}: lhs {} rhs {}", m, lhs, rhs);
+        }
     }
 
     #[test]
@@ -192,6 +201,12 @@ proptest! {
         let mut yt = vec![f32::NAN; ncols];
         t.mul_vec(&xt, &mut yt);
         assert_close(&yt, &want_t, &scale_t, "SignCsr transpose mul_vec");
+        for m in METHODS {
+            let a = a.clone().with_adjoint(m);
+            let mut yt = vec![f32::NAN; ncols];
+            a.mul_t_vec(&xt, &mut yt);
+            assert_close(&yt, &want_t, &scale_t, &format!("SignCsr::mul_t_vec {m:?}"));
+        }
         // transpose of the transpose is the original
         prop_assert_eq!(t.transpose().to_dense(), d);
     }
@@ -402,39 +417,44 @@ fn same_bits_with_one_and_two_threads() {
     let (nrows, ncols) = (60_013, 401);
     let (rp, ci, v) = very_sparse(nrows, ncols, 42);
     assert!(ci.len() + nrows > intrinsic_dim::kernels::spmv::PAR_MIN_WORK);
+    // More than one chunk of the scatter's 2^15 entries.
+    assert!(ci.len() > 3 << 15, "nnz {}", ci.len());
     let ent: Vec<u32> = ci
         .iter()
         .zip(&v)
         .map(|(&c, &x)| if x < 0.0 { c | SIGN_BIT } else { c })
         .collect();
+    let pm: Vec<f32> = v.iter().map(|x| x.signum()).collect();
+    // The sign pattern as a Csr with ±1 values: the reference for SignCsr.
+    let a_pm = Csr::new(nrows, ncols, rp.clone(), ci.clone(), pm).unwrap();
     let a = Csr::new(nrows, ncols, rp.clone(), ci, v).unwrap();
     let s = SignCsr::new(nrows, ncols, rp, ent).unwrap();
-    let st = s.transpose();
+    let a_m = METHODS.map(|m| a.clone().with_adjoint(m));
+    let s_m = METHODS.map(|m| s.clone().with_adjoint(m));
     let x = vector(ncols, 1);
     let xt = vector(nrows, 2);
     let y0 = vector(nrows, 3);
+    // (what, result) for every product.
     let run = || {
+        let mut out: Vec<(String, Vec<f32>)> = Vec::new();
         let mut y = vec![0.0; nrows];
         a.mul_vec(&x, &mut y);
+        out.push(("Csr::mul_vec".into(), y));
         let mut ya = y0.clone();
         a.mul_vec_add(&x, &mut ya);
-        let mut yt = vec![0.0; ncols];
-        a.mul_t_vec(&xt, &mut yt);
+        out.push(("Csr::mul_vec_add".into(), ya));
         let mut ys = y0.clone();
         s.mul_vec_add(&x, &mut ys);
-        let mut yst = vec![0.0; ncols];
-        st.mul_vec(&xt, &mut yst);
-        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        (
-            bits(&y),
-            bits(&ya),
-            bits(&yt),
-            bits(&ys),
-            bits(&yst),
-            y,
-            yt,
-            yst,
-        )
+        out.push(("SignCsr::mul_vec_add".into(), ys));
+        for (m, (am, sm)) in METHODS.iter().zip(a_m.iter().zip(&s_m)) {
+            let mut yt = vec![0.0; ncols];
+            am.mul_t_vec(&xt, &mut yt);
+            out.push((format!("Csr::mul_t_vec {m:?}"), yt));
+            let mut yt = vec![0.0; ncols];
+            sm.mul_t_vec(&xt, &mut yt);
+            out.push((format!("SignCsr::mul_t_vec {m:?}"), yt));
+        }
+        out
     };
     let one = rayon::ThreadPoolBuilder::new()
         .num_threads(1)
@@ -446,32 +466,35 @@ fn same_bits_with_one_and_two_threads() {
         .build()
         .unwrap()
         .install(run);
-    assert!(
-        one.0 == two.0,
-        "Csr::mul_vec differs between 1 and 2 threads"
-    );
-    assert!(one.1 == two.1, "Csr::mul_vec_add differs");
-    assert!(one.2 == two.2, "Csr::mul_t_vec differs");
-    assert!(one.3 == two.3, "SignCsr::mul_vec_add differs");
-    assert!(one.4 == two.4, "SignCsr transpose mul_vec differs");
-
-    // And the parallel results are right (against the scalar references).
-    let mut want = vec![0.0; nrows];
-    a.mul_vec_reference(&x, &mut want);
-    for (i, (&g, &w)) in two.5.iter().zip(&want).enumerate() {
+    let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    for ((what, r1), (_, r2)) in one.iter().zip(&two) {
         assert!(
-            (g - w).abs() <= 1e-5 * (w.abs() + 1.0),
-            "row {i}: {g} vs {w}"
+            bits(r1) == bits(r2),
+            "{what} differs between 1 and 2 threads"
         );
     }
-    let mut want_t = vec![0.0; ncols];
-    a.mul_t_vec_reference(&xt, &mut want_t);
-    for (i, (&g, &w)) in two.6.iter().zip(&want_t).enumerate() {
-        assert!((g - w).abs() <= 2e-2, "col {i}: {g} vs {w}");
-    }
-    let mut want_st = vec![0.0; ncols];
-    st.mul_vec_reference(&xt, &mut want_st);
-    for (i, (&g, &w)) in two.7.iter().zip(&want_st).enumerate() {
-        assert!((g - w).abs() <= 2e-2, "col {i}: {g} vs {w}");
+
+    // And the parallel results are right, against the scalar references (of
+    // the ±1 Csr for the sign pattern).
+    for (what, got) in &two {
+        let r = if what.starts_with("Sign") { &a_pm } else { &a };
+        let mut want = y0.clone();
+        let tol = if what.contains("mul_t_vec") {
+            want = vec![0.0; ncols];
+            r.mul_t_vec_reference(&xt, &mut want);
+            2e-2
+        } else {
+            if what.ends_with("mul_vec") {
+                want.fill(0.0);
+            }
+            r.mul_vec_add_reference(&x, &mut want);
+            1e-5
+        };
+        for (i, (&g, &w)) in got.iter().zip(&want).enumerate() {
+            assert!(
+                (g - w).abs() <= tol * (w.abs() + 1.0),
+                "{what}, entry {i}: {g} vs {w}"
+            );
+        }
     }
 }

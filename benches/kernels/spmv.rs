@@ -4,12 +4,13 @@
 //! Throughput is the bytes each product must move: stored entries (8 bytes
 //! per entry for `Csr`, 4 for `SignCsr`), row pointers (8 per row + 8),
 //! one 4-byte gather of the input vector per entry and the 4-byte output
-//! per row. The copy counts its reads and its writes (2 × 256 MiB).
+//! per row. Aᵀ·x counts the bytes of A·x on the transposed matrix, whichever
+//! method runs (the scatter in fact moves 4 bytes per row of A more). The copy counts its reads and its writes (2 × 256 MiB).
 
 use std::hint::black_box;
 
 use criterion::{BenchmarkId, Criterion, Throughput};
-use intrinsic_dim::kernels::spmv::{Csr, SIGN_BIT, SignCsr};
+use intrinsic_dim::kernels::spmv::{AdjointMethod, Csr, SIGN_BIT, SignCsr};
 
 use crate::common::{on, on_pool};
 use intrinsic_dim::rng;
@@ -73,9 +74,15 @@ pub fn bench(c: &mut Criterion) {
             .map(|(&c, &x)| if x < 0.0 { c | SIGN_BIT } else { c })
             .collect();
         let a = Csr::new(nrows, ncols, rp.clone(), ci, v).unwrap();
-        a.prepare_transpose();
+        a.prepare_adjoint();
+        // The same matrix with the other Aᵀ·x method than the default.
+        let other = match AdjointMethod::default_for(nrows, ncols) {
+            AdjointMethod::Scatter => AdjointMethod::TransposedCopy,
+            AdjointMethod::TransposedCopy => AdjointMethod::Scatter,
+        };
+        let a_other = a.clone().with_adjoint(other);
         let s = SignCsr::new(nrows, ncols, rp, ent).unwrap();
-        let st = s.transpose();
+        s.prepare_adjoint();
         let shape = format!("{nrows}x{ncols}");
         let x = vec![0.5f32; ncols];
         let xt = vec![0.25f32; nrows];
@@ -96,6 +103,10 @@ pub fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("csr_atx_1t", &shape), |b| {
             b.iter_custom(|iters| on(&one, iters, || a.mul_t_vec(black_box(&xt), &mut yt)))
         });
+        let name = format!("csr_atx_1t_{other:?}");
+        g.bench_function(BenchmarkId::new(name, &shape), |b| {
+            b.iter_custom(|iters| on(&one, iters, || a_other.mul_t_vec(black_box(&xt), &mut yt)))
+        });
         g.bench_function(BenchmarkId::new("csr_atx_all", &shape), |b| {
             b.iter_custom(|iters| on_pool(iters, || a.mul_t_vec(black_box(&xt), &mut yt)))
         });
@@ -108,7 +119,7 @@ pub fn bench(c: &mut Criterion) {
         });
         g.throughput(Throughput::Bytes(product_bytes(ncols, nnz, 4)));
         g.bench_function(BenchmarkId::new("sign_atx_1t", &shape), |b| {
-            b.iter_custom(|iters| on(&one, iters, || st.mul_vec(black_box(&xt), &mut yt)))
+            b.iter_custom(|iters| on(&one, iters, || s.mul_t_vec(black_box(&xt), &mut yt)))
         });
     }
     g.finish();

@@ -38,17 +38,25 @@
 //!
 //! # Aᵀ·x
 //!
-//! [`Csr::mul_t_vec`] multiplies by an **explicit transposed copy** (CSR of
-//! Aᵀ, entries of each column in row order), built on first use and cached
-//! (or built at set-up by [`Csr::prepare_transpose`]). It doubles the memory
-//! (8 bytes per entry plus 8 per column) but makes Aᵀ·x exactly as fast as
-//! A·x, deterministic without any reduction, and parallel over columns. A
-//! scatter `y[col] += v·x[row]` would need a private y per thread and a
-//! reduction (memory O(threads·ncols), cost O(threads·ncols) per product,
-//! and random read-modify-writes); compressed sparse blocks would save the
-//! memory at the price of much more code. In training both directions run
-//! every step, so the copy is the right trade. [`SignCsr`] leaves the choice
-//! to its user: [`SignCsr::transpose`] builds the copy explicitly.
+//! `mul_t_vec` ([`Csr::mul_t_vec`], [`SignCsr::mul_t_vec`]) has two methods
+//! ([`AdjointMethod`]), each with a cache built on first use:
+//!
+//! - **Scatter** `y[col] += v·x[row]`, streaming the entries, their rows
+//!   (cached: the row pointers expanded to one u32 per entry, half the size
+//!   of a transposed copy) and x once, in order. The writes go to partial
+//!   sums of ncols floats that stay in L1/L2; the entries are cut into fixed
+//!   chunks of 2¹⁵, each with its own partial sums (run under rayon), which
+//!   are then added in chunk order — the chunks depend only on nnz, so the
+//!   result does not depend on the thread count. Best when x is large and y
+//!   small (a tall matrix: 10⁶ × 10³ runs ≈ 1.8× faster than the copy).
+//! - **Transposed copy**: A·x on an explicit CSR of Aᵀ (entries of each
+//!   column in row order): no partial sums and no reduction, parallel over
+//!   columns, but every entry gathers from x. Best when x fits in L2 or y is
+//!   large (there the scatter's partial sums would not fit in cache).
+//!
+//! [`AdjointMethod::default_for`] picks by shape; `with_adjoint` overrides it.
+//! The very sparse projection keeps its own transposed pattern (its x, the
+//! D-vector, fits in L2 for the paper's networks).
 
 use std::sync::OnceLock;
 
@@ -189,8 +197,8 @@ fn check_row_ptr(nrows: usize, row_ptr: &[usize], nnz: usize) -> Result<(), CsrE
 /// A general CSR matrix with f32 values.
 ///
 /// Storage: 8 bytes per row pointer, 4 per column index, 4 per value; plus,
-/// once [`Csr::mul_t_vec`] or [`Csr::prepare_transpose`] has run, the same
-/// again for the cached transposed copy.
+/// once [`Csr::mul_t_vec`] or [`Csr::prepare_adjoint`] has run, its cache
+/// (4 bytes per entry for the scatter, the storage again for the copy).
 #[derive(Clone, Debug)]
 pub struct Csr {
     nrows: usize,
@@ -198,7 +206,56 @@ pub struct Csr {
     row_ptr: Vec<usize>,
     col_idx: Vec<u32>,
     values: Vec<f32>,
-    transposed: OnceLock<Box<Csr>>,
+    adjoint: OnceLock<Adjoint<Csr>>,
+}
+
+/// How `mul_t_vec` computes Aᵀ·x (see the module docs).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AdjointMethod {
+    /// Scatter y[col] += v·x[row] over fixed chunks of entries into per-chunk
+    /// partial sums, added in chunk order. Caches the row of every entry
+    /// (4 bytes per entry); costs O(nnz + ⌈nnz/2¹⁵⌉·ncols) per product.
+    Scatter,
+    /// A·x on a cached explicit transposed copy (the storage again plus the
+    /// column pointers); costs O(nnz + ncols) per product, gathers from x.
+    TransposedCopy,
+}
+
+impl AdjointMethod {
+    /// The default for an `nrows × ncols` matrix: [`AdjointMethod::Scatter`]
+    /// when it has at most [`SCATTER_MAX_COLS`] columns (the partial sums stay
+    /// in cache) and more than [`SCATTER_MIN_ROWS`] rows (x outgrows L2, so the
+    /// copy's gathers would wait on memory), else the transposed copy. O(1).
+    pub fn default_for(nrows: usize, ncols: usize) -> AdjointMethod {
+        if ncols <= SCATTER_MAX_COLS && nrows > SCATTER_MIN_ROWS {
+            AdjointMethod::Scatter
+        } else {
+            AdjointMethod::TransposedCopy
+        }
+    }
+}
+
+/// What `mul_t_vec` caches: the row of every entry, or an explicit transposed copy.
+#[derive(Clone, Debug)]
+enum Adjoint<T> {
+    Rows(Vec<u32>),
+    Copy(Box<T>),
+}
+
+impl<T> Adjoint<T> {
+    fn build(method: AdjointMethod, row_ptr: &[usize], transpose: impl FnOnce() -> T) -> Self {
+        match method {
+            AdjointMethod::Scatter => Adjoint::Rows(entry_rows(row_ptr)),
+            AdjointMethod::TransposedCopy => Adjoint::Copy(Box::new(transpose())),
+        }
+    }
+
+    fn bytes(&self, copy_bytes: impl FnOnce(&T) -> usize) -> usize {
+        match self {
+            Adjoint::Rows(r) => 4 * r.len(),
+            Adjoint::Copy(t) => copy_bytes(t),
+        }
+    }
 }
 
 impl Csr {
@@ -244,7 +301,7 @@ impl Csr {
             row_ptr,
             col_idx,
             values,
-            transposed: OnceLock::new(),
+            adjoint: OnceLock::new(),
         })
     }
 
@@ -278,11 +335,11 @@ impl Csr {
         &self.values
     }
 
-    /// Bytes held by the row pointers, column indices and values, plus the
-    /// cached transposed copy if it has been built. O(1).
+    /// Bytes held by the row pointers, column indices and values, plus what
+    /// [`Csr::mul_t_vec`] has cached. O(1).
     pub fn bytes(&self) -> usize {
         let own = self.row_ptr.len() * std::mem::size_of::<usize>() + self.values.len() * 8;
-        own + self.transposed.get().map_or(0, |t| t.bytes())
+        own + self.adjoint.get().map_or(0, |a| a.bytes(Csr::bytes))
     }
 
     fn entries(&self) -> CsrEntries<'_> {
@@ -312,21 +369,9 @@ impl Csr {
         product::<_, true>(&self.row_ptr, self.entries(), self.ncols, x, y);
     }
 
-    /// The cached transposed copy Aᵀ (an `ncols × nrows` CSR, entries of each
-    /// row in increasing column order), built now if not yet built.
-    /// O(nnz + nrows + ncols) the first time, O(1) afterwards.
-    pub fn transposed(&self) -> &Csr {
-        self.transposed
-            .get_or_init(|| Box::new(self.build_transpose()))
-    }
-
-    /// Build the cached transposed copy now, so that the first
-    /// [`Csr::mul_t_vec`] does not allocate. O(nnz + nrows + ncols).
-    pub fn prepare_transpose(&self) {
-        let _ = self.transposed();
-    }
-
-    fn build_transpose(&self) -> Csr {
+    /// The transposed matrix Aᵀ as a new `ncols × nrows` CSR (entries of each
+    /// row in increasing column order). O(nnz + nrows + ncols).
+    pub fn transpose(&self) -> Csr {
         let mut row_ptr = vec![0usize; self.ncols + 1];
         for &c in &self.col_idx {
             row_ptr[c as usize + 1] += 1;
@@ -351,20 +396,46 @@ impl Csr {
             row_ptr,
             col_idx,
             values,
-            transposed: OnceLock::new(),
+            adjoint: OnceLock::new(),
         }
     }
 
-    /// y ← Aᵀ·x, i.e. y_c = Σ_r A_{r,c}·x_r, as A·x on the cached transposed
-    /// copy (see the module docs for why). O(nnz + nrows + ncols); the first
-    /// call also builds the copy (allocates 8·nnz + 8·(ncols + 1) bytes).
+    fn adjoint(&self) -> &Adjoint<Csr> {
+        self.adjoint.get_or_init(|| {
+            let m = AdjointMethod::default_for(self.nrows, self.ncols);
+            Adjoint::build(m, &self.row_ptr, || self.transpose())
+        })
+    }
+
+    /// Choose how [`Csr::mul_t_vec`] works (instead of
+    /// [`AdjointMethod::default_for`]) and build its cache now. O(nnz + nrows + ncols).
+    pub fn with_adjoint(mut self, method: AdjointMethod) -> Csr {
+        let a = Adjoint::build(method, &self.row_ptr, || self.transpose());
+        self.adjoint = OnceLock::from(a);
+        self
+    }
+
+    /// Build what [`Csr::mul_t_vec`] caches now (the row of every entry, or
+    /// the transposed copy), so that its first call does not allocate it.
+    /// O(nnz + nrows + ncols).
+    pub fn prepare_adjoint(&self) {
+        let _ = self.adjoint();
+    }
+
+    /// y ← Aᵀ·x, i.e. y_c = Σ_r A_{r,c}·x_r, by the [`AdjointMethod`] chosen
+    /// for this matrix. O(nnz + nrows + ncols), plus O(⌈nnz/2¹⁵⌉·ncols) for
+    /// the partial sums of the scatter form; the first call also builds the
+    /// cache.
     ///
     /// # Panics
     /// If `x.len() != nrows` or `y.len() != ncols`.
     pub fn mul_t_vec(&self, x: &[f32], y: &mut [f32]) {
         assert_eq!(x.len(), self.nrows, "Csr::mul_t_vec: x.len() != nrows");
         assert_eq!(y.len(), self.ncols, "Csr::mul_t_vec: y.len() != ncols");
-        self.transposed().mul_vec(x, y);
+        match self.adjoint() {
+            Adjoint::Rows(rows) => scatter_t(rows, self.entries(), x, y),
+            Adjoint::Copy(t) => t.mul_vec(x, y),
+        }
     }
 
     /// Plain scalar reference for y ← y + A·x (entries of a row summed in
@@ -392,7 +463,7 @@ impl Csr {
     }
 
     /// Plain scalar reference for y ← Aᵀ·x: a scatter over the rows of A, no
-    /// transposed copy. O(nnz + nrows + ncols).
+    /// cache, no chunks. O(nnz + nrows + ncols).
     ///
     /// # Panics
     /// If `x.len() != nrows` or `y.len() != ncols`.
@@ -426,6 +497,7 @@ pub struct SignCsr {
     ncols: usize,
     row_ptr: Vec<usize>,
     entries: Vec<u32>,
+    adjoint: OnceLock<Adjoint<SignCsr>>,
 }
 
 /// The sign bit of a [`SignCsr`] entry.
@@ -469,6 +541,7 @@ impl SignCsr {
             ncols,
             row_ptr,
             entries,
+            adjoint: OnceLock::new(),
         })
     }
 
@@ -497,9 +570,45 @@ impl SignCsr {
         &self.entries
     }
 
-    /// Bytes held by the row pointers and entries. O(1).
+    /// Bytes held by the row pointers and entries, plus what
+    /// [`SignCsr::mul_t_vec`] has cached. O(1).
     pub fn bytes(&self) -> usize {
-        self.row_ptr.len() * std::mem::size_of::<usize>() + self.entries.len() * 4
+        let own = self.row_ptr.len() * std::mem::size_of::<usize>() + self.entries.len() * 4;
+        own + self.adjoint.get().map_or(0, |a| a.bytes(SignCsr::bytes))
+    }
+
+    fn adjoint(&self) -> &Adjoint<SignCsr> {
+        self.adjoint.get_or_init(|| {
+            let m = AdjointMethod::default_for(self.nrows, self.ncols);
+            Adjoint::build(m, &self.row_ptr, || self.transpose())
+        })
+    }
+
+    /// Choose how [`SignCsr::mul_t_vec`] works (instead of
+    /// [`AdjointMethod::default_for`]) and build its cache now. O(nnz + nrows + ncols).
+    pub fn with_adjoint(mut self, method: AdjointMethod) -> SignCsr {
+        let a = Adjoint::build(method, &self.row_ptr, || self.transpose());
+        self.adjoint = OnceLock::from(a);
+        self
+    }
+
+    /// Build what [`SignCsr::mul_t_vec`] caches now. O(nnz + nrows + ncols).
+    pub fn prepare_adjoint(&self) {
+        let _ = self.adjoint();
+    }
+
+    /// y ← Aᵀ·x, i.e. y_c = Σ_r ±x_r over the entries of column c, by the
+    /// [`AdjointMethod`] chosen for this matrix. Cost as [`Csr::mul_t_vec`].
+    ///
+    /// # Panics
+    /// If `x.len() != nrows` or `y.len() != ncols`.
+    pub fn mul_t_vec(&self, x: &[f32], y: &mut [f32]) {
+        assert_eq!(x.len(), self.nrows, "SignCsr::mul_t_vec: x.len() != nrows");
+        assert_eq!(y.len(), self.ncols, "SignCsr::mul_t_vec: y.len() != ncols");
+        match self.adjoint() {
+            Adjoint::Rows(rows) => scatter_t(rows, SignEntries(&self.entries), x, y),
+            Adjoint::Copy(t) => t.mul_vec(x, y),
+        }
     }
 
     /// y ← y + A·x, i.e. y_r += Σ_k ±x_k over the row's entries. O(nnz + nrows).
@@ -593,6 +702,7 @@ impl SignCsr {
             ncols: self.nrows,
             row_ptr,
             entries,
+            adjoint: OnceLock::new(),
         }
     }
 }
@@ -606,6 +716,9 @@ impl SignCsr {
 trait Entries: Copy + Send + Sync {
     /// The term A_{r,k}·x_{col(k)} of entry `k`.
     unsafe fn term(self, k: usize, x: *const f32) -> f32;
+
+    /// The column of entry `k` and its value times `v`.
+    unsafe fn col_times(self, k: usize, v: f32) -> (usize, f32);
 
     /// The terms of the sixteen consecutive entries `k..k + 16`.
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -639,6 +752,16 @@ impl Entries for CsrEntries<'_> {
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
         unsafe { *self.val.get_unchecked(k) * *x.add(*self.col.get_unchecked(k) as usize) }
+    }
+
+    #[inline(always)]
+    unsafe fn col_times(self, k: usize, v: f32) -> (usize, f32) {
+        unsafe {
+            (
+                *self.col.get_unchecked(k) as usize,
+                *self.val.get_unchecked(k) * v,
+            )
+        }
     }
 
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -702,6 +825,15 @@ impl Entries for SignEntries<'_> {
             let v = *x.add((e & !SIGN_BIT) as usize);
             f32::from_bits(v.to_bits() ^ (e & SIGN_BIT))
         }
+    }
+
+    #[inline(always)]
+    unsafe fn col_times(self, k: usize, v: f32) -> (usize, f32) {
+        let e = unsafe { *self.0.get_unchecked(k) };
+        (
+            (e & !SIGN_BIT) as usize,
+            f32::from_bits(v.to_bits() ^ (e & SIGN_BIT)),
+        )
     }
 
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -1014,6 +1146,86 @@ unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
         }
         if i < n {
             rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..]);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Aᵀ·x by scattering into per-chunk partial sums.
+
+/// Most columns for which [`AdjointMethod::default_for`] scatters: one
+/// chunk's partial sums (4·ncols bytes) then stay in L1/L2.
+pub const SCATTER_MAX_COLS: usize = 1 << 13;
+
+/// Rows above which [`AdjointMethod::default_for`] scatters: x (4·nrows
+/// bytes) then fills more than 1 MiB, half this machine's L2, and the
+/// transposed copy's gathers from it start to wait on memory.
+pub const SCATTER_MIN_ROWS: usize = 1 << 18;
+
+/// Stored entries per chunk of the scatter form of Aᵀ·x.
+const SCATTER_CHUNK: usize = 1 << 15;
+
+/// The row of every stored entry (the expanded row pointers), as u32.
+/// O(nnz + nrows).
+fn entry_rows(row_ptr: &[usize]) -> Vec<u32> {
+    let nnz = row_ptr[row_ptr.len() - 1];
+    let mut rows = vec![0u32; nnz];
+    for (r, w) in row_ptr.windows(2).enumerate() {
+        rows[w[0]..w[1]].fill(r as u32);
+    }
+    rows
+}
+
+/// y ← Aᵀ·x for a validated matrix given by the row of each entry and the
+/// entries: y_c = Σ_k v_k·x_{row(k)} over the entries k of column c. The
+/// entries are cut into fixed chunks of [`SCATTER_CHUNK`] (their number
+/// depends only on nnz); each chunk scatters its terms, in storage order, into
+/// its own partial y, and the partials are added in chunk order, so the
+/// result does not depend on the thread count. `x.len()` = number of rows,
+/// every column `< y.len()`.
+fn scatter_t<E: Entries>(rows: &[u32], ent: E, x: &[f32], y: &mut [f32]) {
+    let (nnz, ncols) = (rows.len(), y.len());
+    let run = |lo: usize, hi: usize, p: &mut [f32]| {
+        // SAFETY: rows come from validated row pointers (below x.len()),
+        // columns are below ncols == p.len(), lo <= hi <= nnz.
+        unsafe { scatter_range(rows, ent, lo, hi, x.as_ptr(), p.as_mut_ptr()) }
+    };
+    y.fill(0.0);
+    if nnz <= SCATTER_CHUNK {
+        run(0, nnz, y);
+        return;
+    }
+    let chunks = nnz.div_ceil(SCATTER_CHUNK);
+    let mut part = vec![0.0f32; chunks * ncols];
+    part.par_chunks_mut(ncols)
+        .enumerate()
+        .for_each(|(i, p)| run(i * SCATTER_CHUNK, ((i + 1) * SCATTER_CHUNK).min(nnz), p));
+    for p in part.chunks_exact(ncols) {
+        for (a, &b) in y.iter_mut().zip(p) {
+            *a += b;
+        }
+    }
+}
+
+/// p[col(k)] += v_k·x[rows[k]] for k in lo..hi, in order.
+///
+/// # Safety
+/// `lo <= hi <= rows.len()`, every `rows[k]` indexes `x`, every column of
+/// entries `lo..hi` indexes `p`.
+#[inline(always)]
+unsafe fn scatter_range<E: Entries>(
+    rows: &[u32],
+    ent: E,
+    lo: usize,
+    hi: usize,
+    x: *const f32,
+    p: *mut f32,
+) {
+    unsafe {
+        for k in lo..hi {
+            let xr = *x.add(*rows.get_unchecked(k) as usize);
+            let (c, t) = ent.col_times(k, xr);
+            *p.add(c) += t;
         }
     }
 }
