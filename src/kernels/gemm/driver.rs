@@ -1,5 +1,5 @@
 //! The loop nest around the micro-kernel: argument checks, blocking, packing
-//! buffers and the rayon split over row blocks of C.
+//! buffers and the rayon split of C into one block of rows per thread.
 
 use std::cell::Cell;
 
@@ -126,61 +126,71 @@ pub(super) fn gemm(
     } else {
         1
     };
-    let parallel = threads > 1 && m * n * k >= PAR_MIN_MNK && m >= 2 * MR;
-    // Row chunk per rayon task: about two tasks per thread, a multiple of MR.
-    let chunk_rows = if parallel {
-        m.div_ceil(2 * threads).div_ceil(MR) * MR
+    if threads > 1 && m * n * k >= PAR_MIN_MNK && m >= 2 * MR {
+        // One task per thread, each a whole serial product on its rows of C
+        // with its own packed A and B (thread-local buffers, so no packed
+        // panel is written by one core while another reads it).
+        let chunk_rows = m.div_ceil(threads).div_ceil(MR) * MR;
+        c.par_chunks_mut(chunk_rows * ldc)
+            .enumerate()
+            .for_each(|(t, cc)| {
+                let i0 = t * chunk_rows;
+                let rows = chunk_rows.min(m - i0);
+                let a0 = match ta {
+                    Trans::No => i0 * lda,
+                    Trans::Yes => i0,
+                };
+                serial(
+                    ta,
+                    tb,
+                    rows,
+                    n,
+                    k,
+                    alpha,
+                    &a[a0..],
+                    lda,
+                    b,
+                    ldb,
+                    beta,
+                    cc,
+                    ldc,
+                );
+            });
     } else {
-        m
-    };
+        serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+    }
+}
 
+/// The serial loop nest on validated arguments (m, n, k, α non-zero).
+#[allow(clippy::too_many_arguments)]
+fn serial(
+    ta: Trans,
+    tb: Trans,
+    m: usize,
+    n: usize,
+    k: usize,
+    alpha: f32,
+    a: &[f32],
+    lda: usize,
+    b: &[f32],
+    ldb: usize,
+    beta: f32,
+    c: &mut [f32],
+    ldc: usize,
+) {
     // k blocks depend only on k (never on threads): the k order is fixed.
     let nkb = k.div_ceil(KC);
     let kcb = k.div_ceil(nkb);
-    // Every k block of one B panel is packed up front (in parallel when the
-    // product is), so each panel costs one fork-join over row chunks, not
-    // one per k block; each task then runs the k blocks in order.
     let stride = kcb * n.min(NC).div_ceil(NR) * NR;
-    with_buf(&BUF_B, nkb * stride, |bp| {
+    with_buf(&BUF_B, stride, |bp| {
         for jc in (0..n).step_by(NC) {
             let nc = NC.min(n - jc);
-            let pack = |kb: usize, dst: &mut [f32]| {
+            for kb in 0..nkb {
                 let p0 = kb * kcb;
-                pack_b(tb, b, ldb, p0, kcb.min(k - p0), jc, nc, dst);
-            };
-            let packed = &mut bp[..nkb * stride];
-            if parallel {
-                packed
-                    .par_chunks_mut(stride)
-                    .enumerate()
-                    .for_each(|(kb, dst)| pack(kb, dst));
-            } else {
-                packed
-                    .chunks_mut(stride)
-                    .enumerate()
-                    .for_each(|(kb, dst)| pack(kb, dst));
-            }
-            let packed: &[f32] = packed;
-            let block = |i0: usize, rows: usize, c: &mut [f32]| {
-                for kb in 0..nkb {
-                    let p0 = kb * kcb;
-                    let kc = kcb.min(k - p0);
-                    let beta_k = if kb == 0 { beta } else { 1.0 };
-                    let bpk = &packed[kb * stride..(kb + 1) * stride];
-                    macro_rows(
-                        ta, a, lda, i0, rows, p0, kc, bpk, jc, nc, alpha, beta_k, c, ldc,
-                    );
-                }
-            };
-            if parallel {
-                c.par_chunks_mut(chunk_rows * ldc)
-                    .enumerate()
-                    .for_each(|(t, cc)| {
-                        let i0 = t * chunk_rows;
-                        block(i0, chunk_rows.min(m - i0), cc);
-                    });
-            } else {
-                block(0, m, c);
+                let kc = kcb.min(k - p0);
+                pack_b(tb, b, ldb, p0, kc, jc, nc, bp);
+                let beta_k = if kb == 0 { beta } else { 1.0 };
+                macro_rows(ta, a, lda, 0, m, p0, kc, bp, jc, nc, alpha, beta_k, c, ldc);
             }
         }
     });
