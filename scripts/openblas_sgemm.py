@@ -1,23 +1,29 @@
 #!/usr/bin/env python3
-"""OpenBLAS (numpy's) SGEMM on the shapes of benches/kernels/gemm.rs.
+"""OpenBLAS (numpy's) SGEMM on the shapes of benches/kernels/gemm.rs, alone
+or interleaved with our SGEMM's Criterion benchmark.
 
-Prints GFLOP/s (2·M·N·K per second, median of repeated timings) for
-C = A·B with row-major float32 A (M×K) and B (K×N), the same operation as
-`sgemm/ours_1t` and `sgemm/ours_all`. Run it right before or after
-`cargo bench --bench kernels -- sgemm/` so that both see the same machine:
+GFLOP/s is 2·M·N·K per second for C = A·B with row-major float32 A (M×K)
+and B (K×N), the operation `sgemm/ours_1t` and `sgemm/ours_all` time.
 
-    OPENBLAS_NUM_THREADS=1 python3 scripts/openblas_sgemm.py   # one thread
-    OPENBLAS_NUM_THREADS=2 python3 scripts/openblas_sgemm.py   # two threads
+    python3 scripts/openblas_sgemm.py --threads 1             # OpenBLAS alone
+    python3 scripts/openblas_sgemm.py --threads 2 --rounds 4  # interleaved
+
+With --rounds R, every round times each shape twice back to back, first ours
+(`cargo bench --bench kernels -- sgemm/ours_{1t,all}/<shape>$`, Criterion's
+median) then OpenBLAS, and prints per shape the median of each and the median
+of the R per-round ratios. This machine's speed drifts by tens of per cent
+within minutes; pairing each shape's two timings and taking the median ratio
+keeps most of that drift out of the comparison. Needs numpy (`pip install
+numpy`); run from the repository root.
 """
 
+import argparse
 import os
+import re
+import statistics
+import subprocess
 import sys
 import time
-
-try:
-    import numpy as np
-except ImportError:
-    sys.exit("openblas_sgemm.py: numpy is not installed; `pip install numpy` first")
 
 SHAPES = [
     (128, 784, 200),
@@ -31,27 +37,70 @@ SHAPES = [
 ]
 
 
-def main() -> None:
+def openblas(np, rng, m, k, n, seconds):
+    """Median GFLOP/s of batches (≥ 20 ms each) of numpy.matmul over `seconds`."""
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    c = np.empty((m, n), dtype=np.float32)
+    flops = 2.0 * m * n * k
+    reps = max(1, int(2e-2 * 100e9 / flops))
+    np.matmul(a, b, out=c)  # warm-up
+    samples = []
+    start = time.perf_counter()
+    while time.perf_counter() - start < seconds or len(samples) < 5:
+        t = time.perf_counter()
+        for _ in range(reps):
+            np.matmul(a, b, out=c)
+        samples.append((time.perf_counter() - t) / reps)
+    return flops / statistics.median(samples) / 1e9
+
+
+def ours(threads, m, k, n):
+    """Criterion's median GFLOP/s for one shape (its throughput is in elem/s = FLOP/s)."""
+    name = "ours_1t" if threads == 1 else "ours_all"
+    out = subprocess.run(
+        ["cargo", "bench", "--bench", "kernels", "--", f"sgemm/{name}/{m}x{k}x{n}$",
+         "--warm-up-time", "0.5", "--measurement-time", "1.5"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    hit = re.search(r"thrpt:\s+\[\S+ \S+ (\S+) (\S)elem/s", out)
+    if hit is None:
+        sys.exit(f"openblas_sgemm.py: no throughput for {name}/{m}x{k}x{n} in cargo bench output")
+    scale = {"G": 1.0, "M": 1e-3}[hit.group(2)]
+    return float(hit.group(1)) * scale
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--threads", type=int, choices=[1, 2], required=True,
+                   help="OpenBLAS threads; ours runs sgemm/ours_1t (1) or sgemm/ours_all (2)")
+    p.add_argument("--rounds", type=int, default=0,
+                   help="interleave with our Criterion benchmark for this many rounds (0: OpenBLAS alone)")
+    p.add_argument("--seconds", type=float, default=1.5, help="OpenBLAS timing per shape and round")
+    args = p.parse_args()
+    # OpenBLAS reads its thread count when numpy is first imported.
+    os.environ["OPENBLAS_NUM_THREADS"] = str(args.threads)
+    try:
+        import numpy as np
+    except ImportError:
+        sys.exit("openblas_sgemm.py: numpy is not installed; `pip install numpy` first")
     rng = np.random.default_rng(0)
-    threads = os.environ.get("OPENBLAS_NUM_THREADS", "(unset: all cores)")
-    print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={threads}")
-    for m, k, n in SHAPES:
-        a = rng.standard_normal((m, k), dtype=np.float32)
-        b = rng.standard_normal((k, n), dtype=np.float32)
-        c = np.empty((m, n), dtype=np.float32)
-        flops = 2.0 * m * n * k
-        # Batches long enough (≥ 20 ms) to time, one warm-up batch, 15 timed.
-        reps = max(1, int(2e-2 * 100e9 / flops))
-        np.matmul(a, b, out=c)
-        samples = []
-        for _ in range(16):
-            t = time.perf_counter()
-            for _ in range(reps):
-                np.matmul(a, b, out=c)
-            samples.append((time.perf_counter() - t) / reps)
-        samples = sorted(samples[1:])
-        med = samples[len(samples) // 2]
-        print(f"{m}x{k}x{n}\t{flops / med / 1e9:.1f} GFLOP/s\t(median of {len(samples)} batches of {reps})")
+    print(f"numpy {np.__version__}, OPENBLAS_NUM_THREADS={args.threads}")
+    if args.rounds == 0:
+        for m, k, n in SHAPES:
+            print(f"{m}x{k}x{n}\t{openblas(np, rng, m, k, n, args.seconds):.1f} GFLOP/s")
+        return
+    res = {s: ([], []) for s in SHAPES}
+    for r in range(args.rounds):
+        for s in SHAPES:
+            res[s][0].append(ours(args.threads, *s))
+            res[s][1].append(openblas(np, rng, *s, args.seconds))
+        print(f"round {r + 1} of {args.rounds} done", file=sys.stderr)
+    print("shape\tours\tOpenBLAS\tratio (median of rounds)\trange")
+    for (m, k, n), (o, b) in res.items():
+        ratios = [x / y for x, y in zip(o, b)]
+        print(f"{m}x{k}x{n}\t{statistics.median(o):.1f}\t{statistics.median(b):.1f}\t"
+              f"{statistics.median(ratios):.3f}\t{min(ratios):.2f}–{max(ratios):.2f}")
 
 
 if __name__ == "__main__":
