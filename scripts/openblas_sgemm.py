@@ -8,10 +8,11 @@ and B (K×N), the operation `sgemm/ours_1t` and `sgemm/ours_all` time.
     python3 scripts/openblas_sgemm.py --threads 1             # OpenBLAS alone
     python3 scripts/openblas_sgemm.py --threads 2 --rounds 4  # interleaved
 
-With --rounds R, every round times each shape twice back to back, first ours
+With --rounds R, every round times each shape back to back, first ours
 (`cargo bench --bench kernels -- sgemm/ours_{1t,all}/<shape>$`, Criterion's
-median) then OpenBLAS, and prints per shape the median of each and the median
-of the R per-round ratios. This machine's speed drifts by tens of per cent
+median; with one thread also `sgemm/matrixmultiply_1t/<shape>` in the same
+Criterion run) then OpenBLAS, and prints per shape the median of each and the
+median of the R per-round ratios. This machine's speed drifts by tens of per cent
 within minutes; pairing each shape's two timings and taking the median ratio
 keeps most of that drift out of the comparison. Needs numpy (`pip install
 numpy`); run from the repository root.
@@ -55,19 +56,24 @@ def openblas(np, rng, m, k, n, seconds):
     return flops / statistics.median(samples) / 1e9
 
 
-def ours(threads, m, k, n):
-    """Criterion's median GFLOP/s for one shape (its throughput is in elem/s = FLOP/s)."""
-    name = "ours_1t" if threads == 1 else "ours_all"
+def criterion(threads, m, k, n):
+    """Criterion's median GFLOP/s (its elem/s are FLOP/s) for one shape: ours,
+    and with one thread also matrixmultiply's (else None), from one run."""
+    names = "(ours_1t|matrixmultiply_1t)" if threads == 1 else "ours_all"
     out = subprocess.run(
-        ["cargo", "bench", "--bench", "kernels", "--", f"sgemm/{name}/{m}x{k}x{n}$",
+        ["cargo", "bench", "--bench", "kernels", "--", f"sgemm/{names}/{m}x{k}x{n}$",
          "--warm-up-time", "0.5", "--measurement-time", "1.5"],
         capture_output=True, text=True, check=True,
     ).stdout
-    hit = re.search(r"thrpt:\s+\[\S+ \S+ (\S+) (\S)elem/s", out)
-    if hit is None:
-        sys.exit(f"openblas_sgemm.py: no throughput for {name}/{m}x{k}x{n} in cargo bench output")
-    scale = {"G": 1.0, "M": 1e-3}[hit.group(2)]
-    return float(hit.group(1)) * scale
+    found = {}
+    for name, value, unit in re.findall(
+        r"^sgemm/(\w+)/\S+\s+time:.*?\n\s+thrpt:\s+\[\S+ \S+ (\S+) (\S)elem/s", out, re.M
+    ):
+        found[name] = float(value) * {"G": 1.0, "M": 1e-3}[unit]
+    ours = "ours_1t" if threads == 1 else "ours_all"
+    if ours not in found:
+        sys.exit(f"openblas_sgemm.py: no throughput for {ours}/{m}x{k}x{n} in cargo bench output")
+    return found[ours], found.get("matrixmultiply_1t")
 
 
 def main():
@@ -90,17 +96,23 @@ def main():
         for m, k, n in SHAPES:
             print(f"{m}x{k}x{n}\t{openblas(np, rng, m, k, n, args.seconds):.1f} GFLOP/s")
         return
-    res = {s: ([], []) for s in SHAPES}
+    res = {s: [] for s in SHAPES}
     for r in range(args.rounds):
         for s in SHAPES:
-            res[s][0].append(ours(args.threads, *s))
-            res[s][1].append(openblas(np, rng, *s, args.seconds))
+            o, mm = criterion(args.threads, *s)
+            res[s].append((o, mm, openblas(np, rng, *s, args.seconds)))
         print(f"round {r + 1} of {args.rounds} done", file=sys.stderr)
-    print("shape\tours\tOpenBLAS\tratio (median of rounds)\trange")
-    for (m, k, n), (o, b) in res.items():
-        ratios = [x / y for x, y in zip(o, b)]
-        print(f"{m}x{k}x{n}\t{statistics.median(o):.1f}\t{statistics.median(b):.1f}\t"
-              f"{statistics.median(ratios):.3f}\t{min(ratios):.2f}–{max(ratios):.2f}")
+    med = statistics.median
+    print("shape\tours\tOpenBLAS\tours/OpenBLAS (median of rounds, range)"
+          + ("\tmatrixmultiply\tours/matrixmultiply" if args.threads == 1 else ""))
+    for (m, k, n), rows in res.items():
+        ob = [o / b for o, _, b in rows]
+        line = (f"{m}x{k}x{n}\t{med(r[0] for r in rows):.1f}\t{med(r[2] for r in rows):.1f}\t"
+                f"{med(ob):.3f} ({min(ob):.2f}–{max(ob):.2f})")
+        if args.threads == 1:
+            om = [o / mm for o, mm, _ in rows]
+            line += f"\t{med(r[1] for r in rows):.1f}\t{med(om):.3f} ({min(om):.2f}–{max(om):.2f})"
+        print(line)
 
 
 if __name__ == "__main__":
