@@ -140,7 +140,8 @@ pub(super) fn gemm(
                     Trans::No => i0 * lda,
                     Trans::Yes => i0,
                 };
-                serial(
+                gemm(
+                    false,
                     ta,
                     tb,
                     rows,
@@ -156,28 +157,8 @@ pub(super) fn gemm(
                     ldc,
                 );
             });
-    } else {
-        serial(ta, tb, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc);
+        return;
     }
-}
-
-/// The serial loop nest on validated arguments (m, n, k, α non-zero).
-#[allow(clippy::too_many_arguments)]
-fn serial(
-    ta: Trans,
-    tb: Trans,
-    m: usize,
-    n: usize,
-    k: usize,
-    alpha: f32,
-    a: &[f32],
-    lda: usize,
-    b: &[f32],
-    ldb: usize,
-    beta: f32,
-    c: &mut [f32],
-    ldc: usize,
-) {
     // k blocks depend only on k (never on threads): the k order is fixed.
     let nkb = k.div_ceil(KC);
     let kcb = k.div_ceil(nkb);
