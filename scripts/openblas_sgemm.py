@@ -11,8 +11,10 @@ and B (K×N), the operation `sgemm/ours_1t` and `sgemm/ours_all` time.
 With --rounds R, every round times each shape back to back, first ours
 (`cargo bench --bench kernels -- sgemm/ours_{1t,all}/<shape>$`, Criterion's
 median; with one thread also `sgemm/matrixmultiply_1t/<shape>` in the same
-Criterion run) then OpenBLAS, and prints per shape the median of each and the
-median of the R per-round ratios. This machine's speed drifts by tens of per cent
+Criterion run) then OpenBLAS, and prints per shape the median of each, the
+median of the R per-round ratios and the ratio of the best rounds (other
+tenants only ever slow a run down, so each side's best round is its speed on
+a quiet machine). This machine's speed drifts by tens of per cent
 within minutes; pairing each shape's two timings and taking the median ratio
 keeps most of that drift out of the comparison. Needs numpy (`pip install
 numpy`); run from the repository root.
@@ -101,17 +103,22 @@ def main():
         for s in SHAPES:
             o, mm = criterion(args.threads, *s)
             res[s].append((o, mm, openblas(np, rng, *s, args.seconds)))
-        print(f"round {r + 1} of {args.rounds} done", file=sys.stderr)
+        got = " ".join(f"{'x'.join(map(str, sh))}:" + "/".join(
+            "-" if v is None else f"{v:.1f}" for v in res[sh][-1]) for sh in SHAPES)
+        print(f"round {r + 1} of {args.rounds} (ours/matrixmultiply/OpenBLAS): {got}", file=sys.stderr)
     med = statistics.median
-    print("shape\tours\tOpenBLAS\tours/OpenBLAS (median of rounds, range)"
-          + ("\tmatrixmultiply\tours/matrixmultiply" if args.threads == 1 else ""))
+    print("shape\tours\tOpenBLAS\tours/OpenBLAS: median of rounds (range), of best rounds"
+          + ("\tmatrixmultiply\tours/matrixmultiply: the same" if args.threads == 1 else ""))
+
+    def ratio(ours, other):
+        r = [o / b for o, b in zip(ours, other)]
+        return f"{med(r):.3f} ({min(r):.2f}–{max(r):.2f}), {max(ours) / max(other):.3f}"
+
     for (m, k, n), rows in res.items():
-        ob = [o / b for o, _, b in rows]
-        line = (f"{m}x{k}x{n}\t{med(r[0] for r in rows):.1f}\t{med(r[2] for r in rows):.1f}\t"
-                f"{med(ob):.3f} ({min(ob):.2f}–{max(ob):.2f})")
+        o, mm, ob = ([r[i] for r in rows] for i in range(3))
+        line = f"{m}x{k}x{n}\t{med(o):.1f}\t{med(ob):.1f}\t{ratio(o, ob)}"
         if args.threads == 1:
-            om = [o / mm for o, mm, _ in rows]
-            line += f"\t{med(r[1] for r in rows):.1f}\t{med(om):.3f} ({min(om):.2f}–{max(om):.2f})"
+            line += f"\t{med(mm):.1f}\t{ratio(o, mm)}"
         print(line)
 
 
