@@ -10,7 +10,7 @@ and B (K×N), the operation `sgemm/ours_1t` and `sgemm/ours_all` time.
 
 With --rounds R, every round times each shape back to back, first ours
 (`cargo bench --bench kernels -- sgemm/ours_{1t,all}/<shape>$`, Criterion's
-median; with one thread also `sgemm/matrixmultiply_1t/<shape>` in the same
+point estimate, the middle figure it prints; with one thread also `sgemm/matrixmultiply_1t/<shape>` in the same
 Criterion run) then OpenBLAS, and prints per shape the median of each, the
 median of the R per-round ratios and the ratio of the best rounds (other
 tenants only ever slow a run down, so each side's best round is its speed on
@@ -41,7 +41,7 @@ SHAPES = [
 
 
 def openblas(np, rng, m, k, n, seconds):
-    """Median GFLOP/s of batches (≥ 20 ms each) of numpy.matmul over `seconds`."""
+    """Median GFLOP/s of batches (about 20 ms each at 100 GFLOP/s) of numpy.matmul over `seconds`."""
     a = rng.standard_normal((m, k), dtype=np.float32)
     b = rng.standard_normal((k, n), dtype=np.float32)
     c = np.empty((m, n), dtype=np.float32)
@@ -59,22 +59,26 @@ def openblas(np, rng, m, k, n, seconds):
 
 
 def criterion(threads, m, k, n):
-    """Criterion's median GFLOP/s (its elem/s are FLOP/s) for one shape: ours,
-    and with one thread also matrixmultiply's (else None), from one run."""
+    """Criterion's point estimate in GFLOP/s (its elem/s are FLOP/s) for one
+    shape: ours, and with one thread also matrixmultiply's (else None), from one run."""
     names = "(ours_1t|matrixmultiply_1t)" if threads == 1 else "ours_all"
-    out = subprocess.run(
-        ["cargo", "bench", "--bench", "kernels", "--", f"sgemm/{names}/{m}x{k}x{n}$",
+    run = subprocess.run(
+        ["cargo", "bench", "--bench", "kernels", "--", f"^sgemm/{names}/{m}x{k}x{n}$",
          "--warm-up-time", "0.5", "--measurement-time", "1.5"],
-        capture_output=True, text=True, check=True,
-    ).stdout
+        capture_output=True, text=True,
+    )
+    if run.returncode != 0:
+        sys.exit(f"openblas_sgemm.py: cargo bench failed:\n{run.stderr}")
     found = {}
     for name, value, unit in re.findall(
-        r"^sgemm/(\w+)/\S+\s+time:.*?\n\s+thrpt:\s+\[\S+ \S+ (\S+) (\S)elem/s", out, re.M
+        r"^sgemm/(\w+)/\S+\s+time:.*?\n\s+thrpt:\s+\[\S+ +\S+ +(\S+) +([KMG]?)elem/s",
+        run.stdout, re.M,
     ):
-        found[name] = float(value) * {"G": 1.0, "M": 1e-3}[unit]
+        found[name] = float(value) * {"G": 1.0, "M": 1e-3, "K": 1e-6, "": 1e-9}[unit]
     ours = "ours_1t" if threads == 1 else "ours_all"
-    if ours not in found:
-        sys.exit(f"openblas_sgemm.py: no throughput for {ours}/{m}x{k}x{n} in cargo bench output")
+    for want in [ours] + (["matrixmultiply_1t"] if threads == 1 else []):
+        if want not in found:
+            sys.exit(f"openblas_sgemm.py: no throughput for {want}/{m}x{k}x{n} in cargo bench output")
     return found[ours], found.get("matrixmultiply_1t")
 
 

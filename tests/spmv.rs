@@ -2,10 +2,11 @@
 //! transpose, every malformed input, and thread-count independence.
 
 use intrinsic_dim::kernels::spmv::{AdjointMethod, Csr, CsrError, SIGN_BIT, SignCsr};
-
-const METHODS: [AdjointMethod; 2] = [AdjointMethod::Scatter, AdjointMethod::TransposedCopy];
 use intrinsic_dim::rng;
 use proptest::prelude::*;
+
+/// Both ways of computing Aᵀ·x, tried on every matrix that tests it.
+const METHODS: [AdjointMethod; 2] = [AdjointMethod::Scatter, AdjointMethod::TransposedCopy];
 
 /// A random matrix as rows of (column, value); `long` rows have up to 80 entries.
 /// Random matrices in three shapes: short rows (0–4 entries: the short-row
@@ -229,10 +230,15 @@ fn tiny_and_empty_shapes() {
         let mut y = vec![f32::NAN; r];
         a.mul_vec(&vec![1.0; c], &mut y);
         assert!(y.iter().all(|&v| v == 0.0));
-        let mut yt = vec![f32::NAN; c];
-        a.mul_t_vec(&vec![1.0; r], &mut yt);
-        assert!(yt.iter().all(|&v| v == 0.0));
         let s = SignCsr::new(r, c, vec![0; r + 1], vec![]).unwrap();
+        for m in METHODS {
+            let mut yt = vec![f32::NAN; c];
+            a.clone().with_adjoint(m).mul_t_vec(&vec![1.0; r], &mut yt);
+            assert!(yt.iter().all(|&v| v == 0.0), "Csr {m:?} {r}×{c}");
+            let mut yt = vec![f32::NAN; c];
+            s.clone().with_adjoint(m).mul_t_vec(&vec![1.0; r], &mut yt);
+            assert!(yt.iter().all(|&v| v == 0.0), "SignCsr {m:?} {r}×{c}");
+        }
         let mut y = vec![f32::NAN; r];
         s.mul_vec(&vec![1.0; c], &mut y);
         assert!(y.iter().all(|&v| v == 0.0));
@@ -495,6 +501,42 @@ fn same_bits_with_one_and_two_threads() {
                 (g - w).abs() <= tol * (w.abs() + 1.0),
                 "{what}, entry {i}: {g} vs {w}"
             );
+        }
+    }
+}
+
+/// The scatter around its chunk boundary (2^15 entries): one chunk (no
+/// partial sums) must give exactly the bits of the scalar reference, which
+/// scatters in the same order; two chunks must stay within rounding of it.
+#[test]
+fn scatter_at_the_chunk_boundary() {
+    let ncols = 97;
+    for nnz in [(1 << 15) - 1, 1 << 15, (1 << 15) + 1, 3 << 15] {
+        // One entry per row, columns and values from a fixed generator.
+        let mut g = rng::from_seed(nnz as u64);
+        let col: Vec<u32> = (0..nnz)
+            .map(|_| (rng::uniform_f64(&mut g) * ncols as f64) as u32)
+            .collect();
+        let val: Vec<f32> = (0..nnz)
+            .map(|_| rng::uniform_f64(&mut g) as f32 - 0.5)
+            .collect();
+        let a = Csr::new(nnz, ncols, (0..=nnz).collect(), col, val)
+            .unwrap()
+            .with_adjoint(AdjointMethod::Scatter);
+        let x = vector(nnz, 9);
+        let (mut got, mut want) = (vec![f32::NAN; ncols], vec![0.0; ncols]);
+        a.mul_t_vec(&x, &mut got);
+        a.mul_t_vec_reference(&x, &mut want);
+        if nnz <= 1 << 15 {
+            let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+            assert_eq!(bits(&got), bits(&want), "nnz {nnz}: one chunk");
+        } else {
+            for (c, (&g, &w)) in got.iter().zip(&want).enumerate() {
+                assert!(
+                    (g - w).abs() <= 1e-3 * (w.abs() + 1.0),
+                    "nnz {nnz}, col {c}: {g} vs {w}"
+                );
+            }
         }
     }
 }

@@ -86,7 +86,8 @@ fn scale_c(m: usize, n: usize, beta: f32, c: &mut [f32], ldc: usize) {
     }
 }
 
-/// Shared entry for `sgemm` (`parallel = true`) and `sgemm_serial`.
+/// Shared entry for `sgemm` (`parallel = true`) and `sgemm_serial`; a
+/// parallel call runs one serial call per thread on its block of rows.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn gemm(
     parallel: bool,
@@ -129,7 +130,8 @@ pub(super) fn gemm(
     if threads > 1 && m * n * k >= PAR_MIN_MNK && m >= 2 * MR {
         // One task per thread, each a whole serial product on its rows of C
         // with its own packed A and B (thread-local buffers, so no packed
-        // panel is written by one core while another reads it).
+        // panel is written by one core while another reads it). One task,
+        // not several, per thread: each extra task would pack B once more.
         let chunk_rows = m.div_ceil(threads).div_ceil(MR) * MR;
         c.par_chunks_mut(chunk_rows * ldc)
             .enumerate()
@@ -171,20 +173,19 @@ pub(super) fn gemm(
                 let kc = kcb.min(k - p0);
                 pack_b(tb, b, ldb, p0, kc, jc, nc, bp);
                 let beta_k = if kb == 0 { beta } else { 1.0 };
-                macro_rows(ta, a, lda, 0, m, p0, kc, bp, jc, nc, alpha, beta_k, c, ldc);
+                macro_rows(ta, a, lda, m, p0, kc, bp, jc, nc, alpha, beta_k, c, ldc);
             }
         }
     });
 }
 
-/// Rows `i0..i0+rows` of C (`c` starts at row i0) ← α·op(A)·packed B + β·C
+/// Rows `0..rows` of C ← α·op(A)·packed B + β·C
 /// for one k block and one B panel at columns `jc..jc+nc`.
 #[allow(clippy::too_many_arguments)]
 fn macro_rows(
     ta: Trans,
     a: &[f32],
     lda: usize,
-    i0: usize,
     rows: usize,
     p0: usize,
     kc: usize,
@@ -206,16 +207,15 @@ fn macro_rows(
         };
         let nr = nc;
         let pb = bp.as_ptr();
-        for ir in (0..rows).step_by(MR) {
-            let mr = MR.min(rows - ir);
-            let i = i0 + ir;
+        for i in (0..rows).step_by(MR) {
+            let mr = MR.min(rows - i);
             let (first, last) = match ta {
                 Trans::No => (i * lda + p0, (i + mr - 1) * lda + p0 + kc - 1),
                 Trans::Yes => (p0 * lda + i, (p0 + kc - 1) * lda + i + mr - 1),
             };
             assert!(last < a.len());
             let pa = a[first..].as_ptr();
-            let off = ir * ldc + jc;
+            let off = i * ldc + jc;
             assert!(off + (mr - 1) * ldc + nr <= c.len());
             let cp = c[off..].as_mut_ptr();
             // SAFETY: the A rows/columns read lie between `first` and `last`
@@ -234,7 +234,7 @@ fn macro_rows(
     with_buf(&BUF_A, mcb * kc, |ap| {
         for ic in (0..rows).step_by(mcb) {
             let mc = mcb.min(rows - ic);
-            pack_a(ta, a, lda, i0 + ic, mc, p0, kc, ap);
+            pack_a(ta, a, lda, ic, mc, p0, kc, ap);
             for jr in (0..nc).step_by(NR) {
                 let nr = NR.min(nc - jr);
                 let pb = bp[(jr / NR) * NR * kc..].as_ptr();
