@@ -254,6 +254,20 @@ impl<T> Adjoint<T> {
         }
     }
 
+    /// The cache in `cell`, built now by the default method for the matrix
+    /// with these row pointers and `ncols` columns if it is still empty.
+    fn cached<'a>(
+        cell: &'a OnceLock<Self>,
+        row_ptr: &[usize],
+        ncols: usize,
+        transpose: impl FnOnce() -> T,
+    ) -> &'a Self {
+        cell.get_or_init(|| {
+            let m = AdjointMethod::default_for(row_ptr.len() - 1, ncols);
+            Self::build(m, row_ptr, transpose)
+        })
+    }
+
     fn bytes(&self, copy_bytes: impl FnOnce(&T) -> usize) -> usize {
         match self {
             Adjoint::Rows(r) => 4 * r.len(),
@@ -405,9 +419,8 @@ impl Csr {
     }
 
     fn adjoint(&self) -> &Adjoint<Csr> {
-        self.adjoint.get_or_init(|| {
-            let m = AdjointMethod::default_for(self.nrows, self.ncols);
-            Adjoint::build(m, &self.row_ptr, || self.transpose())
+        Adjoint::cached(&self.adjoint, &self.row_ptr, self.ncols, || {
+            self.transpose()
         })
     }
 
@@ -582,9 +595,8 @@ impl SignCsr {
     }
 
     fn adjoint(&self) -> &Adjoint<SignCsr> {
-        self.adjoint.get_or_init(|| {
-            let m = AdjointMethod::default_for(self.nrows, self.ncols);
-            Adjoint::build(m, &self.row_ptr, || self.transpose())
+        Adjoint::cached(&self.adjoint, &self.row_ptr, self.ncols, || {
+            self.transpose()
         })
     }
 
