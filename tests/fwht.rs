@@ -13,6 +13,7 @@
 //! (The fast path applies the stages in the reference's order, which makes
 //! it bitwise equal even on floats; `fwht_rows` is checked for that.)
 
+use intrinsic_dim::kernels::AlignedVec;
 use intrinsic_dim::kernels::fwht::{fwht, fwht_reference, fwht_rows};
 use intrinsic_dim::rng::{self, Stream};
 use proptest::prelude::*;
@@ -108,6 +109,27 @@ fn every_power_of_two_up_to_2_20_matches_reference() {
         fwht(&mut a);
         fwht_reference(&mut b);
         assert_close(&a, &b, tolerance(&x), "float input");
+    }
+}
+
+/// The kernel's speed depends on where the slice starts (64-byte loads on a
+/// cache-line boundary or across two lines), its result must not: every
+/// start offset within a line, on each code path (registers, L1 block, L2
+/// and above-L2 recursion), gives the reference's bits.
+#[test]
+fn every_start_offset_within_a_cache_line_gives_reference_bits() {
+    for k in [4u32, 8, 12, 15, 19] {
+        let n = 1usize << k;
+        let x = random_floats(n, 200 + k as u64);
+        let mut want = x.clone();
+        fwht_reference(&mut want);
+        let mut buf = AlignedVec::zeroed(n + 16);
+        for off in 0..16 {
+            let a = &mut buf[off..off + n];
+            a.copy_from_slice(&x);
+            fwht(a);
+            assert_bitwise(a, &want, &format!("n = 2^{k}, offset {off} floats"));
+        }
     }
 }
 

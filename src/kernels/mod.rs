@@ -5,9 +5,15 @@
 //! - [`gemm`]: blocked, packed SGEMM and GEMV (every dense layer, im2col
 //!   convolution, the dense projection).
 //!
+//! - [`AlignedVec`]: a float buffer on a cache-line boundary, which the
+//!   kernels' 64-byte loads and stores want.
+//!
 //! Every kernel has a plain scalar `*_reference` beside it; the tests compare
 //! the fast path against it.
 
+mod aligned;
 pub mod fwht;
 pub mod gemm;
 pub mod spmv;
+
+pub use aligned::AlignedVec;

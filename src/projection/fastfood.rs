@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::{DEFAULT_BUDGET_BYTES, Projection, ProjectionError, ProjectionKind, check_sizes};
+use crate::kernels::AlignedVec;
 use crate::kernels::fwht::fwht;
 use crate::rng::{self, Stream};
 
@@ -166,9 +167,11 @@ impl Layout {
         })
     }
 
-    /// Scratch floats per group: two L-vectors and a partial d-vector.
+    /// Scratch floats per group: two L-vectors and a partial d-vector,
+    /// rounded up to whole cache lines so that every group's L-vectors start
+    /// on one (the transforms' 64-byte loads then never straddle two lines).
     fn scratch_per_group(&self) -> usize {
-        2 * self.l + self.small_dim
+        2 * self.l + self.small_dim.next_multiple_of(16)
     }
 
     fn bytes(&self) -> Option<usize> {
@@ -224,8 +227,9 @@ pub(crate) fn estimated_bytes(big_dim: usize, small_dim: usize) -> Option<usize>
 /// **Memory.** Per row of the stacked blocks: 4 bytes of G, 2 + 2 bytes of π
 /// and π⁻¹ (u16, when L ≤ 65536; 4 + 4 bytes otherwise; the adjoint applies
 /// Πᵀ as a gather on π⁻¹, faster than a scatter on π), ⌈d/64⌉·8/L ≤ 0.25
-/// bytes of B bits; plus scratch of (2L + d) floats per group of blocks (at
-/// most 64 groups) and 2·d floats: about 9.5 bytes per parameter of D.
+/// bytes of B bits; plus scratch of 2L + d floats (d rounded up to a
+/// multiple of 16) per group of blocks (at most 64 groups) and 2·d floats:
+/// about 9.5 bytes per parameter of D.
 ///
 /// **Cost.** `forward_add` and `adjoint` each do two L-point FWHTs, one
 /// permutation and one diagonal per block: O(D·log d), parallel over fixed
@@ -244,8 +248,8 @@ pub struct FastfoodProjection {
     b_bits: Vec<u64>,
     /// S: 1/‖column j‖.
     scale: Vec<f32>,
-    /// `ngroups` × (u: L, v: L, partial: d).
-    scratch: Vec<f32>,
+    /// `ngroups` × (u: L, v: L, partial: d, padding to a multiple of 16).
+    scratch: AlignedVec,
     /// S·x for the forward pass.
     xs: Vec<f32>,
 }
@@ -290,7 +294,7 @@ fn truncated_column_norms<P: PermIndex>(
         (0..d)
             .into_par_iter()
             .map_init(
-                || vec![0.0f32; l],
+                || AlignedVec::zeroed(l),
                 |w, j| {
                     for (i, wi) in w.iter_mut().enumerate() {
                         *wi = g[i] * hadamard(perm[i].idx(), j);
@@ -311,7 +315,7 @@ fn truncated_column_norms<P: PermIndex>(
         let partials: Vec<Vec<f64>> = row_set
             .par_chunks(64)
             .map(|chunk| {
-                let mut w = vec![0.0f32; l];
+                let mut w = AlignedVec::zeroed(l);
                 let mut acc = vec![0.0f64; d];
                 for &i in chunk {
                     for k in 0..l {
@@ -757,6 +761,7 @@ fn adjoint_group<P: PermIndex>(
     let l = lay.l;
     let (u, rest) = scratch.split_at_mut(l);
     let (v, partial) = rest.split_at_mut(l);
+    let partial = &mut partial[..lay.small_dim];
     partial.fill(0.0);
     for (k, y_rows) in y.chunks(l).enumerate() {
         let blk = Block::at(lay, first_block + k, g, perm_inv, b_bits);
@@ -855,7 +860,7 @@ impl FastfoodProjection {
             g,
             b_bits,
             scale,
-            scratch: vec![0.0; lay.ngroups * lay.scratch_per_group()],
+            scratch: AlignedVec::zeroed(lay.ngroups * lay.scratch_per_group()),
             xs: vec![0.0; d],
         })
     }

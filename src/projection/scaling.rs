@@ -14,6 +14,7 @@ use std::time::{Duration, Instant};
 use rayon::prelude::*;
 
 use super::{ProjectionError, ProjectionKind, build};
+use crate::kernels::AlignedVec;
 use crate::kernels::fwht::fwht_rows;
 use crate::plot::{Chart, Series};
 
@@ -235,9 +236,9 @@ pub fn run(
             let mut g = vec![0.0f32; d];
             let l = d.next_power_of_two();
             let mut fwht_buf = if kind == ProjectionKind::Fastfood {
-                vec![0.5f32; big.div_ceil(l) * l]
+                AlignedVec::filled(big.div_ceil(l) * l, 0.5)
             } else {
-                Vec::new()
+                AlignedVec::default()
             };
             for &threads in &cfg.threads {
                 let pool = rayon::ThreadPoolBuilder::new()

@@ -32,6 +32,12 @@ const MIN_VECTOR_LEN: usize = LANES;
 /// Every power-of-two length is supported (1 ≤ n ≤ 2^30 and beyond; the
 /// test suite covers every length 1 … 2^20 and 2^22).
 ///
+/// Any start address gives the same bits, but a slice that starts on a
+/// 64-byte boundary is faster (one run here: 5 % at n = 2^12, 18 % at 2^16,
+/// 9 % at 2^20): every register is then one cache line instead of two
+/// halves. A large `Vec<f32>` never starts on one (glibc puts it 16 bytes
+/// past a page); use [`AlignedVec`](crate::kernels::AlignedVec).
+///
 /// # Panics
 /// If `x.len()` is not a power of two (length 1 is allowed: H_1 = [1];
 /// length 0 is not a power of two and panics).

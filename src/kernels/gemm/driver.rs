@@ -3,8 +3,8 @@
 
 use std::cell::Cell;
 
+use crate::kernels::AlignedVec;
 use rayon::prelude::*;
-use wide::f32x16;
 
 use super::Trans;
 use super::kernel::{self, LANES, MR, NR};
@@ -28,8 +28,8 @@ pub const NC: usize = 3072;
 pub const PAR_MIN_MNK: usize = 1 << 21;
 
 thread_local! {
-    static BUF_A: Cell<Vec<f32x16>> = const { Cell::new(Vec::new()) };
-    static BUF_B: Cell<Vec<f32x16>> = const { Cell::new(Vec::new()) };
+    static BUF_A: Cell<AlignedVec> = Cell::new(AlignedVec::default());
+    static BUF_B: Cell<AlignedVec> = Cell::new(AlignedVec::default());
 }
 
 /// Runs `f` on a 64-byte-aligned scratch slice of at least `len` floats taken
@@ -37,20 +37,15 @@ thread_local! {
 /// taken out of the cell while in use, so a nested call on the same thread
 /// (rayon work stealing) gets its own buffer instead of aliasing this one.
 fn with_buf<R>(
-    key: &'static std::thread::LocalKey<Cell<Vec<f32x16>>>,
+    key: &'static std::thread::LocalKey<Cell<AlignedVec>>,
     len: usize,
     f: impl FnOnce(&mut [f32]) -> R,
 ) -> R {
     let mut v = key.with(|c| c.take());
-    let nv = len.div_ceil(LANES);
-    if v.len() < nv {
-        v = vec![f32x16::ZERO; nv];
+    if v.len() < len {
+        v = AlignedVec::zeroed(len.next_multiple_of(LANES));
     }
-    // SAFETY: f32x16 is 16 plain f32s (repr(C)), so the vector's storage is
-    // a valid, aligned slice of 16·len floats.
-    let floats =
-        unsafe { std::slice::from_raw_parts_mut(v.as_mut_ptr() as *mut f32, v.len() * LANES) };
-    let r = f(floats);
+    let r = f(&mut v);
     key.with(|c| {
         let other = c.take();
         c.set(if other.len() > v.len() { other } else { v });
