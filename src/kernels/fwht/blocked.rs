@@ -13,10 +13,10 @@
 //! 3. **Larger n**: recursively transform the 2^hi contiguous sub-blocks
 //!    (each then lives in L1 or L2 while it is worked on), then merge the top
 //!    `hi` bits in one strided pass that holds 2^hi registers at once
-//!    ([`radix_pass`]). `hi` is at most [`MAX_CACHED_PASS_BITS`] while the
-//!    block fits in L2 (more than 8 rows at a power-of-two stride ≥ 4 KiB
-//!    would fall into one L1 set, which has 12 ways) and at most
-//!    [`MAX_PASS_BITS`] above L2, where fewer sweeps over L3 matter more.
+//!    ([`radix_pass`]). `hi` is at most [`MAX_CACHED_PASS_BITS`] up to 8× L2
+//!    (more than 8 rows at a power-of-two stride ≥ 4 KiB would fall into one
+//!    L1 set, which has 12 ways), and [`MAX_PASS_BITS`] beyond, where fewer
+//!    sweeps over L3 or DRAM matter more.
 
 use super::simd::{LANE_BITS, LANES, V, butterflies, h16, lane_stages, load, store};
 
@@ -29,9 +29,9 @@ const LEAF_REGISTER_BITS: u32 = 4;
 pub(super) const L1_BITS: u32 = 12;
 /// Largest block assumed to stay in L2 (2 MiB here): 2^18 floats = 1 MiB.
 const L2_BITS: u32 = 18;
-/// Most bits merged by one strided pass inside L2 (8 registers).
+/// Most bits merged by one strided pass up to 8× L2 (8 registers).
 const MAX_CACHED_PASS_BITS: u32 = 3;
-/// Most bits merged by one strided pass over data larger than L2 (16 registers).
+/// Most bits merged by one strided pass over data beyond 8× L2 (16 registers).
 const MAX_PASS_BITS: u32 = 4;
 
 /// Load `R` registers from `p`, `p + stride`, …, merge them with all
@@ -160,15 +160,23 @@ pub(super) unsafe fn transform(p: *mut f32, k: u32) {
         unsafe { l1_block(p, k) };
         return;
     }
-    let hi = if k > L2_BITS {
-        // Above L2 every pass is a sweep over L3 or DRAM: bring the
-        // sub-blocks down to L2 size in as few sweeps as possible.
-        (k - L2_BITS).min(MAX_PASS_BITS)
-    } else {
+    let hi = if k <= L2_BITS {
         // Inside L2: spread the bits above the L1 block evenly over the
         // fewest passes of at most MAX_CACHED_PASS_BITS.
         let rest = k - L1_BITS;
         rest.div_ceil(rest.div_ceil(MAX_CACHED_PASS_BITS))
+    } else if k <= L2_BITS + MAX_CACHED_PASS_BITS {
+        // Just above L2 (2^19 … 2^21): one radix-8 sweep brings the
+        // sub-blocks into L2. A smaller top pass is a false economy: it
+        // leaves larger sub-blocks, whose own last pass is one more sweep
+        // over 1 MiB (2^19 as 2 × 2^18 plus a radix-2 pass ran 9 % slower,
+        // 2^20 as 4 × 2^18 plus radix-4 6 % slower); a radix-16 one holds
+        // 16 lines of one L1 set (2^20 as 16 × 2^16: 6 % slower).
+        MAX_CACHED_PASS_BITS
+    } else {
+        // Far above L2 every pass is a sweep over L3 or DRAM: fewer sweeps
+        // matter more than the L1 set (at 2^22 radix-16 and radix-8 tie).
+        MAX_PASS_BITS
     };
     let sub = 1usize << (k - hi);
     for s in 0..1usize << hi {
