@@ -15,13 +15,13 @@
 //!
 //! ```text
 //! rayon: one block of rows of C per thread   (driver.rs)  each runs the nest below
-//! for jc in 0..n step NC                                  B panel kc×nc → L2/L3
+//! for jc in 0..n step NC                                  B panel kc×nc → L2
 //!   for pc in 0..k step KC                               (k split evenly)
 //!     pack op(B)[pc.., jc..] → packed B     (pack.rs)    kc×nc, strips of NR
-//!     for ic in 0..m step MC                             A block mc×kc → L2
+//!     for ic in 0..m step MC                             A block mc×kc
 //!       pack op(A)[ic.., pc..] → packed A   (pack.rs)    micro-panels of MR
-//!       for jr in 0..nc step NR                          B micro-panel kc×NR → L1
-//!         for ir in 0..mc step MR
+//!       for ir in 0..mc step MR                          A micro-panel MR×kc → L1
+//!         for jr in 0..nc step NR                        B micro-panels stream from L2
 //!           micro-kernel: MR×NR tile of C    (kernel.rs)  24 zmm accumulators
 //! ```
 //!
