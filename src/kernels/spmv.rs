@@ -161,6 +161,7 @@ pub const LONG_ROW: usize = 12;
 /// Steps the short-row kernel always takes for a block of sixteen rows with
 /// at most 32 entries (see `rows_short_avx512`): at density 1/√D a row has
 /// more entries with probability below 3 %.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 const SHORT_STEPS: usize = 6;
 
 /// Work (stored entries + rows) above which a product runs under rayon.

@@ -32,6 +32,7 @@ trait PermIndex: Copy + Send + Sync + 'static {
     fn from_usize(i: usize) -> Self;
 
     /// The indices as u16, when they are (the fused AVX-512 blocks take u16).
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     #[inline]
     fn as_u16(_p: &[Self]) -> Option<&[u16]> {
         None
@@ -63,6 +64,7 @@ impl PermIndex for u16 {
     fn from_usize(i: usize) -> Self {
         i as u16
     }
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     #[inline]
     fn as_u16(p: &[u16]) -> Option<&[u16]> {
         Some(p)

@@ -10,18 +10,29 @@ use super::Trans;
 use super::kernel::{self, LANES, MR, NR};
 use super::pack::{pack_a, pack_b, padded_width};
 
-/// Depth of a k block. The A micro-panel (MR·KC·4 B = 12 KiB) stays in the
-/// 48 KiB L1d while the micro-kernel sweeps along the B panel, with room for
-/// the streaming B micro-panels (KC×NR·4 B = 32 KiB each). k is split into
-/// ⌈k/KC⌉ blocks of (nearly) equal depth, so k = 784 runs as 4 blocks of 196.
+/// Depth of a k block. The A micro-panel (MR·KC·4 B: 12 KiB with AVX-512,
+/// 6 KiB with AVX2) stays in L1d (48 KiB on the AVX-512 Xeon this was tuned
+/// on, 32 KiB on the AVX2 Zen 3) while the micro-kernel sweeps along the B
+/// panel, with room for the streaming B micro-panels (KC×NR·4 B: 32 KiB and
+/// 16 KiB). k is split into ⌈k/KC⌉ blocks of (nearly) equal depth, so
+/// k = 784 runs as 4 blocks of 196.
 pub const KC: usize = 256;
-/// Rows of an A block (a multiple of MR): MC×KC×4 B = 240 KiB of packed A,
-/// packed at once and then used one L1-resident micro-panel at a time.
+/// Rows of an A block (a multiple of MR for both tile shapes): MC×KC×4 B =
+/// 240 KiB of packed A, packed at once and then used one L1-resident
+/// micro-panel at a time.
 pub const MC: usize = 240;
-/// Columns of a B panel (a multiple of NR). KC×NC×4 B = 1.5 MiB of packed B
-/// stays in the 2 MiB L2 while every A micro-panel of the same k block sweeps
-/// along it.
+/// Columns of a B panel (a multiple of NR). The packed B panel, KC×NC×4 B,
+/// stays in L2 while every A micro-panel of the same k block sweeps along
+/// it: 1.5 MiB of the Xeon's 2 MiB L2 with AVX-512; with AVX2, tuned on a
+/// Zen 3 with 512 KiB of L2, 384 KiB.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 pub const NC: usize = 1536;
+/// Columns of a B panel (a multiple of NR). The packed B panel, KC×NC×4 B,
+/// stays in L2 while every A micro-panel of the same k block sweeps along
+/// it: 1.5 MiB of the Xeon's 2 MiB L2 with AVX-512; with AVX2, tuned on a
+/// Zen 3 with 512 KiB of L2, 384 KiB.
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+pub const NC: usize = 384;
 /// Problems with m·n·k below this (about 40 µs of work on one core) run on
 /// the calling thread: a rayon fork-join costs a few µs and the networks
 /// already parallelise over batch chunks.

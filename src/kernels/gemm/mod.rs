@@ -22,11 +22,11 @@
 //!       pack op(A)[ic.., pc..] → packed A   (pack.rs)    micro-panels of MR
 //!       for ir in 0..mc step MR                          A micro-panel MR×kc → L1
 //!         for jr in 0..nc step NR                        B micro-panels stream from L2
-//!           micro-kernel: MR×NR tile of C    (kernel.rs)  24 zmm accumulators
+//!           micro-kernel: MR×NR tile of C    (kernel.rs)  in registers
 //! ```
 //!
 //! Blocking constants ([`MR`], [`NR`], [`KC`], [`MC`], [`NC`]) are explained
-//! where they are defined. The micro-kernel loads 16·NV consecutive packed B
+//! where they are defined. The micro-kernel loads LANES·NV consecutive packed B
 //! values per k step and broadcasts MR packed A values; edge tiles in n use a
 //! one-vector kernel and zero-padded packing, edge tiles in m are zero-padded
 //! and only the real rows are written back.
