@@ -428,7 +428,7 @@ mod fused {
     use std::arch::x86_64::*;
 
     use super::Block;
-    use crate::kernels::fwht::{Lanes16, fwht_from, fwht_io};
+    use crate::kernels::fwht::{Lanes, fwht_from, fwht_io};
 
     /// The lanes of i .. i + 16 that lie below n.
     #[inline(always)]
@@ -530,7 +530,7 @@ mod fused {
             |i| {
                 let m = below(xs.len(), i);
                 let x = load_padded(xs, i);
-                Lanes16::from(if m == 0 {
+                Lanes::from(if m == 0 {
                     x
                 } else {
                     negate(x, signs(bits, i) & m)
@@ -542,7 +542,7 @@ mod fused {
         // SAFETY: i + 16 ≤ L = perm.len() = g.len(); perm is a permutation of 0..L.
         fwht_from(
             v,
-            |i| Lanes16::from(unsafe { gather(u, perm, g, i) }),
+            |i| Lanes::from(unsafe { gather(u, perm, g, i) }),
             |_, z| z,
         );
         // The rows of θ are added in a separate, sequential pass: stored from
@@ -577,12 +577,10 @@ mod fused {
         // v = G·H·y (G applied as each output leaves the transform).
         fwht_from(
             v,
-            |i| Lanes16::from(load_padded(y_rows, i)),
+            |i| Lanes::from(load_padded(y_rows, i)),
             // SAFETY: i + 16 ≤ L = g.len().
             |i, z| {
-                Lanes16::from(unsafe {
-                    _mm512_mul_ps(z.into(), _mm512_loadu_ps(g.as_ptr().add(i)))
-                })
+                Lanes::from(unsafe { _mm512_mul_ps(z.into(), _mm512_loadu_ps(g.as_ptr().add(i))) })
             },
         );
         let v = &*v;
@@ -590,7 +588,7 @@ mod fused {
         fwht_io(
             u,
             // SAFETY: i + 16 ≤ L = perm_inv.len(); perm_inv is a permutation of 0..L.
-            |i| Lanes16::from(unsafe { gather(v, perm_inv, &[], i) }),
+            |i| Lanes::from(unsafe { gather(v, perm_inv, &[], i) }),
             |i, z| {
                 if i < d {
                     accumulate(partial, None, i, negate(z.into(), signs(bits, i)));

@@ -5,40 +5,68 @@
 //! order (which keeps the result bitwise equal to the scalar reference) and
 //! groups them for the memory hierarchy:
 //!
-//! 1. **Leaf** ([`LEAF_BITS`] = 8): 256 contiguous floats in 16 registers —
-//!    the 4 lane bits with permutes, then the 4 register bits with plain
-//!    butterflies — one load and one store per element.
-//! 2. **L1 block** (up to [`L1_BITS`] = 12, 16 KiB): leaves, then the bits
-//!    above the leaf in one pass of up to 16 registers at stride 256.
+//! 1. **Leaf** ([`LEAF_BITS`]: 256 floats in 16 zmm registers with AVX-512,
+//!    64 in 8 ymm registers with AVX2) — the lane bits with permutes, then
+//!    the register bits with plain butterflies — one load and one store per
+//!    element.
+//! 2. **L1 block** (up to [`L1_BITS`]): leaves, then the bits above the leaf
+//!    in one pass of up to 2^[`MAX_PASS_BITS`] registers at the leaf's stride.
 //! 3. **Larger n**: recursively transform the 2^hi contiguous sub-blocks
 //!    (each then lives in L1 or L2 while it is worked on), then merge the top
 //!    `hi` bits in one strided pass that holds 2^hi registers at once
 //!    ([`radix_pass`]). `hi` is at most [`MAX_CACHED_PASS_BITS`] up to 8× L2
 //!    (more than 8 rows at a power-of-two stride ≥ 4 KiB would fall into one
-//!    L1 set, which has 12 ways), and [`MAX_PASS_BITS`] beyond, where fewer
-//!    sweeps over L3 or DRAM matter more.
+//!    L1 set, which has 8 to 12 ways), and [`MAX_PASS_BITS`] beyond, where
+//!    fewer sweeps over L3 or DRAM matter more.
+//!
+//! The cache constants were tuned per instruction set on the machine each
+//! was measured on: AVX-512 on a Xeon with 48 KiB L1d and 2 MiB L2, AVX2 on
+//! an AMD Zen 3 with 32 KiB L1d and 512 KiB L2.
 
-use super::simd::{LANE_BITS, LANES, V, butterflies, h16, lane_stages, load, store};
+use super::simd::{LANE_BITS, LANES, V, butterflies, h_lanes, lane_stages, load, store};
 
-/// log2 of the leaf: 16 registers × 16 lanes, transformed without leaving registers.
+/// log2 of the leaf: the register bits above the lane bits, transformed
+/// without leaving registers.
 pub(super) const LEAF_BITS: u32 = LANE_BITS + LEAF_REGISTER_BITS;
-/// log2 of the number of registers in a leaf (16 of the 32 zmm registers).
-const LEAF_REGISTER_BITS: u32 = 4;
-/// Largest block transformed as "leaves + one pass": 2^12 floats = 16 KiB,
-/// a third of this machine's 48 KiB L1d.
-pub(super) const L1_BITS: u32 = 12;
-/// Largest block assumed to stay in L2 (2 MiB here): 2^18 floats = 1 MiB.
-const L2_BITS: u32 = 18;
+/// Registers in a leaf.
+const LEAF_REGS: usize = 1 << LEAF_REGISTER_BITS;
+
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+mod consts {
+    /// log2 of the number of registers in a leaf (16 of the 32 zmm registers).
+    pub const LEAF_REGISTER_BITS: u32 = 4;
+    /// Largest block transformed as "leaves + one pass": 2^12 floats =
+    /// 16 KiB, a third of the 48 KiB L1d.
+    pub const L1_BITS: u32 = 12;
+    /// Largest block assumed to stay in L2 (2 MiB): 2^18 floats = 1 MiB.
+    pub const L2_BITS: u32 = 18;
+    /// Most bits merged by one strided pass over data beyond 8× L2 (16
+    /// registers).
+    pub const MAX_PASS_BITS: u32 = 4;
+}
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+mod consts {
+    /// log2 of the number of registers in a leaf (8 of the 16 ymm registers,
+    /// leaving room for the butterflies' temporaries).
+    pub const LEAF_REGISTER_BITS: u32 = 3;
+    /// Largest block transformed as "leaves + one pass" of at most 8
+    /// registers: 2^9 floats = 2 KiB.
+    pub const L1_BITS: u32 = 9;
+    /// Largest block assumed to stay in L2 (512 KiB): 2^16 floats = 256 KiB.
+    pub const L2_BITS: u32 = 16;
+    /// Most bits merged by one strided pass over data beyond 8× L2 (8
+    /// registers: 16 would not fit in the 16 ymm registers).
+    pub const MAX_PASS_BITS: u32 = 3;
+}
+use consts::{L1_BITS, L2_BITS, LEAF_REGISTER_BITS, MAX_PASS_BITS};
 /// Most bits merged by one strided pass up to 8× L2 (8 registers).
 const MAX_CACHED_PASS_BITS: u32 = 3;
-/// Most bits merged by one strided pass over data beyond 8× L2 (16 registers).
-const MAX_PASS_BITS: u32 = 4;
 
 /// Load `R` registers from `p`, `p + stride`, …, merge them with all
 /// log2(R) register-bit stages and store them back.
 ///
 /// # Safety
-/// `p + t·stride .. + 16` must be valid for reads and writes for t < R.
+/// `p + t·stride .. + LANES` must be valid for reads and writes for t < R.
 #[inline(always)]
 unsafe fn butterfly_group<const R: usize>(p: *mut f32, stride: usize) {
     // SAFETY: forwarded from the caller.
@@ -68,7 +96,7 @@ unsafe fn radix_pass_r<const R: usize>(p: *mut f32, len: usize, stride: usize) {
     while base < len {
         let mut col = 0;
         while col < stride {
-            // SAFETY: base + col + (R−1)·stride + 16 ≤ base + span ≤ len.
+            // SAFETY: base + col + (R−1)·stride + LANES ≤ base + span ≤ len.
             unsafe { butterfly_group::<R>(p.add(base + col), stride) };
             col += LANES;
         }
@@ -93,16 +121,16 @@ unsafe fn radix_pass(p: *mut f32, len: usize, stride: usize, bits: u32) {
     }
 }
 
-/// Complete transform of `R`·16 contiguous floats held in `R` registers:
-/// lane stages, then register stages. O(R·16·log(R·16)).
+/// Complete transform of `R`·LANES contiguous floats held in `R` registers:
+/// lane stages, then register stages. O(R·LANES·log(R·LANES)).
 ///
 /// # Safety
-/// `p..p+16·R` valid for reads and writes.
+/// `p..p+LANES·R` valid for reads and writes.
 #[inline(always)]
 pub(super) unsafe fn in_registers<const R: usize>(p: *mut f32) {
     // SAFETY: forwarded from the caller.
     unsafe {
-        let mut a: [V; R] = core::array::from_fn(|t| h16(load(p.add(t * LANES))));
+        let mut a: [V; R] = core::array::from_fn(|t| h_lanes(load(p.add(t * LANES))));
         butterflies(&mut a);
         for (t, v) in a.into_iter().enumerate() {
             store(p.add(t * LANES), v);
@@ -110,35 +138,35 @@ pub(super) unsafe fn in_registers<const R: usize>(p: *mut f32) {
     }
 }
 
-/// Complete transforms of length 2^bits (bits ≤ 4) on every aligned group
-/// of 2^bits floats in `x`, 16 floats per register. `x.len()` must be a
-/// multiple of 16. O(len·bits).
+/// Complete transforms of length 2^bits (bits ≤ [`LANE_BITS`]) on every
+/// aligned group of 2^bits floats in `x`, LANES floats per register.
+/// `x.len()` must be a multiple of LANES. O(len·bits).
 pub(super) fn narrow_rows(x: &mut [f32], bits: u32) {
     for chunk in x.chunks_exact_mut(LANES) {
         let p = chunk.as_mut_ptr();
-        // SAFETY: the chunk has exactly 16 floats.
+        // SAFETY: the chunk has exactly LANES floats.
         unsafe { store(p, lane_stages(load(p), bits)) };
     }
 }
 
-/// Complete transform of 2^k contiguous floats, 4 ≤ k ≤ [`L1_BITS`].
+/// Complete transform of 2^k contiguous floats, [`LANE_BITS`] ≤ k ≤ [`L1_BITS`].
 ///
 /// # Safety
 /// `p..p+2^k` valid for reads and writes.
 unsafe fn l1_block(p: *mut f32, k: u32) {
     // SAFETY: every access stays within p..p+2^k.
     unsafe {
-        match k {
-            4 => in_registers::<1>(p),
-            5 => in_registers::<2>(p),
-            6 => in_registers::<4>(p),
-            7 => in_registers::<8>(p),
+        match k - LANE_BITS {
+            0 => in_registers::<1>(p),
+            1 => in_registers::<2>(p),
+            2 => in_registers::<4>(p),
+            3 if LEAF_REGISTER_BITS > 3 => in_registers::<8>(p),
             _ => {
                 let n = 1usize << k;
                 let leaf = 1usize << LEAF_BITS;
                 let mut off = 0;
                 while off < n {
-                    in_registers::<16>(p.add(off));
+                    in_registers::<LEAF_REGS>(p.add(off));
                     off += leaf;
                 }
                 if k > LEAF_BITS {
@@ -149,7 +177,7 @@ unsafe fn l1_block(p: *mut f32, k: u32) {
     }
 }
 
-/// Complete transform of 2^k contiguous floats, k ≥ 4, cache-blocked.
+/// Complete transform of 2^k contiguous floats, k ≥ [`LANE_BITS`], cache-blocked.
 /// O(2^k·k).
 ///
 /// # Safety
@@ -183,12 +211,12 @@ pub(super) unsafe fn transform(p: *mut f32, k: u32) {
         // SAFETY: sub-block s is p + s·sub .. p + (s+1)·sub ⊂ p..p+2^k.
         unsafe { transform(p.add(s * sub), k - hi) };
     }
-    // SAFETY: stride `sub` is a multiple of 16 (k − hi ≥ L1_BITS).
+    // SAFETY: stride `sub` is a multiple of LANES (k − hi ≥ L1_BITS).
     unsafe { radix_pass(p, 1usize << k, sub, hi) };
 }
 
 /// Complete transform of the 2^k floats that `input` supplies (`input(i)` =
-/// elements i .. i + 16, i a multiple of 16), handing every 16 outputs to
+/// elements i .. i + LANES, i a multiple of LANES), handing every LANES outputs to
 /// `output(i, ·)` exactly once instead of storing them; `p` is scratch of
 /// 2^k floats. Bitwise the result of [`transform`] on the same input: the
 /// same stages in the same order, only the first loads and the last stores
@@ -196,11 +224,11 @@ pub(super) unsafe fn transform(p: *mut f32, k: u32) {
 /// output written by the last pass (no extra sweep); above, the input is
 /// copied into `p` first and the output read back after. O(2^k·k).
 ///
-/// `output` may store into `p` at positions i .. i + 16: they are not read
+/// `output` may store into `p` at positions i .. i + LANES: they are not read
 /// again once handed out (this is how [`super::fwht_from`] stores).
 ///
 /// # Safety
-/// `p..p+2^k` valid for reads and writes, k ≥ 4.
+/// `p..p+2^k` valid for reads and writes, k ≥ [`LANE_BITS`].
 #[inline(always)]
 pub(super) unsafe fn transform_io<I, O>(p: *mut f32, k: u32, input: I, mut output: O)
 where
@@ -210,17 +238,17 @@ where
     let n = 1usize << k;
     // SAFETY: every access below stays within p..p+2^k.
     unsafe {
-        match k {
-            4 => registers_io::<1, _, _>(0, &input, &mut output),
-            5 => registers_io::<2, _, _>(0, &input, &mut output),
-            6 => registers_io::<4, _, _>(0, &input, &mut output),
-            7 => registers_io::<8, _, _>(0, &input, &mut output),
-            8 => registers_io::<16, _, _>(0, &input, &mut output),
+        match k - LANE_BITS {
+            0 => registers_io::<1, _, _>(0, &input, &mut output),
+            1 => registers_io::<2, _, _>(0, &input, &mut output),
+            2 => registers_io::<4, _, _>(0, &input, &mut output),
+            3 => registers_io::<8, _, _>(0, &input, &mut output),
+            4 if LEAF_REGISTER_BITS > 3 => registers_io::<16, _, _>(0, &input, &mut output),
             _ if k <= L1_BITS => {
                 let leaf = 1usize << LEAF_BITS;
                 let mut off = 0;
                 while off < n {
-                    registers_io::<16, _, _>(off, &input, &mut |i, v| store(p.add(i), v));
+                    registers_io::<LEAF_REGS, _, _>(off, &input, &mut |i, v| store(p.add(i), v));
                     off += leaf;
                 }
                 match k - LEAF_BITS {
@@ -247,7 +275,7 @@ where
     }
 }
 
-/// The complete transform of the `R`·16 inputs `off .. off + 16·R` held in
+/// The complete transform of the `R`·LANES inputs `off .. off + LANES·R` held in
 /// registers, handed to `output`.
 #[inline(always)]
 fn registers_io<const R: usize, I, O>(off: usize, input: &I, output: &mut O)
@@ -255,7 +283,7 @@ where
     I: Fn(usize) -> V,
     O: FnMut(usize, V),
 {
-    let mut a: [V; R] = core::array::from_fn(|t| h16(input(off + t * LANES)));
+    let mut a: [V; R] = core::array::from_fn(|t| h_lanes(input(off + t * LANES)));
     butterflies(&mut a);
     for (t, v) in a.into_iter().enumerate() {
         output(off + t * LANES, v);
@@ -279,7 +307,7 @@ unsafe fn radix_pass_out<const R: usize, O: FnMut(usize, V)>(
         let mut col = 0;
         while col < stride {
             let at = base + col;
-            // SAFETY: at + (R−1)·stride + 16 ≤ base + span ≤ len.
+            // SAFETY: at + (R−1)·stride + LANES ≤ base + span ≤ len.
             let mut a: [V; R] = core::array::from_fn(|t| unsafe { load(p.add(at + t * stride)) });
             butterflies(&mut a);
             for (t, v) in a.into_iter().enumerate() {

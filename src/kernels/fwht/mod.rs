@@ -7,7 +7,8 @@
 //!
 //! The fast path follows FFHT (Andoni et al.): the first 4 stages happen
 //! inside one AVX-512 register (16 lanes), the next 4 across 16 registers
-//! held at once, then stages are merged 2–4 at a time over groups of
+//! held at once (with AVX2: 3 inside one 8-lane register, 3 across 8
+//! registers), then stages are merged 2–4 at a time over groups of
 //! registers in strided passes, with the array cut recursively into
 //! L1- and L2-sized blocks (see `blocked.rs` for the loop nest and its
 //! constants, `simd.rs` for the in-register work).
@@ -19,10 +20,10 @@
 mod blocked;
 mod simd;
 
-use simd::{LANE_BITS, LANES};
+use simd::LANE_BITS;
 
 /// Lengths below this are transformed by the scalar loop (one register
-/// holds 16 floats).
+/// holds LANES floats: 16 with AVX-512, 8 otherwise).
 const MIN_VECTOR_LEN: usize = LANES;
 
 /// In-place unnormalised Walsh–Hadamard transform x ← H_n·x,
@@ -51,13 +52,13 @@ pub fn fwht(x: &mut [f32]) {
         fwht_reference(x);
         return;
     }
-    // SAFETY: n = 2^k ≥ 16, and the kernels touch exactly x[0..n].
+    // SAFETY: n = 2^k ≥ LANES, and the kernels touch exactly x[0..n].
     unsafe { blocked::transform(x.as_mut_ptr(), n.trailing_zeros()) };
 }
 
 /// Transform each row of `data`, viewed as consecutive rows of length `n`:
 /// every row r ← H_n·r. O(rows·n log n), no allocation; rows shorter than
-/// 16 floats are packed several to a register.
+/// a register (16 floats with AVX-512, 8 otherwise) are packed several to one.
 ///
 /// # Panics
 /// If `n` is not a power of two or `data.len()` is not a multiple of `n`.
@@ -89,59 +90,61 @@ pub fn fwht_rows(data: &mut [f32], n: usize) {
     }
     let k = n.trailing_zeros();
     for row in data.chunks_exact_mut(n) {
-        // SAFETY: the row has exactly n = 2^k ≥ 16 floats.
+        // SAFETY: the row has exactly n = 2^k ≥ LANES floats.
         unsafe { blocked::transform(row.as_mut_ptr(), k) };
     }
 }
 
-/// The register type of [`fwht_io`]: 16 consecutive elements.
-pub type Lanes16 = simd::V;
+/// The register type of [`fwht_io`]: [`LANES`] consecutive elements.
+pub type Lanes = simd::V;
+/// Elements in one [`Lanes`]: 16 in AVX-512 builds, 8 otherwise.
+pub const LANES: usize = simd::LANES;
 
 /// The transform with its first loads and last stores replaced, so that a
 /// caller fuses its own pass before and after (a sign flip, a permutation, a
 /// scaled accumulation) into the transform's own sweeps over the data:
-/// computes z = H_n·w where `input(i)` = w[i .. i + 16], and calls
-/// `output(i, z[i .. i + 16])` once for every multiple i of 16, in no
-/// particular order. `scratch` (length n, a power of two ≥ 16) holds the
+/// computes z = H_n·w where `input(i)` = w[i .. i + LANES], and calls
+/// `output(i, z[i .. i + LANES])` once for every multiple i of [`LANES`], in
+/// no particular order. `scratch` (length n, a power of two ≥ LANES) holds the
 /// intermediate stages. Bitwise the same z as [`fwht`] on w. O(n log n); for n ≤ 4096 no sweep
 /// beyond the transform's own two.
 ///
 /// # Panics
-/// If `scratch.len()` is not a power of two of at least 16.
+/// If `scratch.len()` is not a power of two of at least [`LANES`].
 #[inline]
 pub fn fwht_io(
     scratch: &mut [f32],
-    input: impl Fn(usize) -> Lanes16,
-    output: impl FnMut(usize, Lanes16),
+    input: impl Fn(usize) -> Lanes,
+    output: impl FnMut(usize, Lanes),
 ) {
     let n = scratch.len();
     assert!(
         n.is_power_of_two() && n >= LANES,
-        "fwht_io: length {n} is not a power of two of at least 16"
+        "fwht_io: length {n} is not a power of two of at least {LANES}"
     );
-    // SAFETY: n = 2^k ≥ 16 floats of scratch; the kernel touches exactly those.
+    // SAFETY: n = 2^k ≥ LANES floats of scratch; the kernel touches exactly those.
     unsafe { blocked::transform_io(scratch.as_mut_ptr(), n.trailing_zeros(), input, output) };
 }
 
-/// [`fwht_io`] that stores its output back: dst[i .. i + 16] ←
-/// map(i, z[i .. i + 16]) with z = H_n·w, `input(i)` = w[i .. i + 16]. The
+/// [`fwht_io`] that stores its output back: dst[i .. i + LANES] ←
+/// map(i, z[i .. i + LANES]) with z = H_n·w, `input(i)` = w[i .. i + LANES]. The
 /// same bits as filling dst with w, [`fwht`], then mapping. O(n log n).
 ///
 /// # Panics
-/// If `dst.len()` is not a power of two of at least 16.
+/// If `dst.len()` is not a power of two of at least [`LANES`].
 #[inline]
 pub fn fwht_from(
     dst: &mut [f32],
-    input: impl Fn(usize) -> Lanes16,
-    map: impl Fn(usize, Lanes16) -> Lanes16,
+    input: impl Fn(usize) -> Lanes,
+    map: impl Fn(usize, Lanes) -> Lanes,
 ) {
     let n = dst.len();
     assert!(
         n.is_power_of_two() && n >= LANES,
-        "fwht_from: length {n} is not a power of two of at least 16"
+        "fwht_from: length {n} is not a power of two of at least {LANES}"
     );
     let p = dst.as_mut_ptr();
-    // SAFETY: n = 2^k ≥ 16 floats at p; each output goes back to the
+    // SAFETY: n = 2^k ≥ LANES floats at p; each output goes back to the
     // positions it came from, which the kernel does not read again.
     unsafe {
         blocked::transform_io(p, n.trailing_zeros(), input, |i, z| {
@@ -194,7 +197,7 @@ mod tests {
             let mut calls = vec![0u8; n / LANES];
             fwht_io(
                 &mut scratch,
-                |i| Lanes16::new(w[i..i + LANES].try_into().unwrap()),
+                |i| Lanes::new(w[i..i + LANES].try_into().unwrap()),
                 |i, v| {
                     got[i..i + LANES].copy_from_slice(&v.to_array());
                     calls[i / LANES] += 1;
@@ -210,7 +213,7 @@ mod tests {
             let mut dst = vec![f32::NAN; n];
             fwht_from(
                 &mut dst,
-                |i| Lanes16::new(w[i..i + LANES].try_into().unwrap()),
+                |i| Lanes::new(w[i..i + LANES].try_into().unwrap()),
                 |_, z| z + z,
             );
             let twice: Vec<f32> = want.iter().map(|&z| z + z).collect();

@@ -1,62 +1,76 @@
-//! The vector vocabulary of the transform: one `f32x16` register holds 16
-//! consecutive elements, so index bits 0..4 live *inside* a register ("lane
+//! The vector vocabulary of the transform: one register holds `LANES`
+//! consecutive elements (16 in an AVX-512 zmm register, 8 in an AVX2 ymm
+//! register), so index bits 0..LANE_BITS live *inside* a register ("lane
 //! bits") and every higher bit selects a register ("register bits").
 //!
 //! - A stage on a register bit is a plain butterfly between two registers:
 //!   `(a, b) ← (a + b, a − b)`, one add or subtract per output vector.
 //! - A stage on a lane bit needs the partner of every lane, which lives in the
 //!   same register: one in-register permute (AVX-512 `vpermilps` /
-//!   `vshuff32x4`, the only `std::arch` in this kernel, because `wide` has no
-//!   lane permutes) and one fused `v·sign + partner`, where `sign` is +1 on
-//!   the lower lane of each pair and −1 on the upper one.
+//!   `vshuff32x4`, AVX2 `vpermilps` / `vperm2f128`, the only `std::arch` in
+//!   this kernel, because `wide` has no lane permutes) and one fused
+//!   `v·sign + partner`, where `sign` is +1 on the lower lane of each pair
+//!   and −1 on the upper one.
 //!
 //! Every output is computed as exactly one IEEE addition of the same two
 //! operands the textbook butterfly would add (`fma(v, ±1, p)` rounds once and
 //! `v·±1` is exact), so each stage is bitwise what the scalar reference
 //! computes for that stage.
 
-use wide::f32x16;
-
-/// The register type.
-pub(super) type V = f32x16;
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+mod width {
+    /// The register type: one zmm register.
+    pub type V = wide::f32x16;
+    /// log2 of the lanes of [`V`]: the stages that happen inside one register.
+    pub const LANE_BITS: u32 = 4;
+}
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+mod width {
+    /// The register type: one ymm register (AVX2), or what `wide` emulates
+    /// it with elsewhere.
+    pub type V = wide::f32x8;
+    /// log2 of the lanes of [`V`]: the stages that happen inside one register.
+    pub const LANE_BITS: u32 = 3;
+}
+pub(super) use width::{LANE_BITS, V};
 /// Elements per register.
-pub(super) const LANES: usize = 16;
-/// log2([`LANES`]): the number of stages that happen inside one register.
-pub(super) const LANE_BITS: u32 = 4;
+pub(super) const LANES: usize = 1 << LANE_BITS;
 
-/// Unaligned load of 16 floats.
+/// Unaligned load of one register.
 ///
 /// # Safety
-/// `p..p+16` must be readable.
+/// `p..p+LANES` must be readable.
 #[inline(always)]
 pub(super) unsafe fn load(p: *const f32) -> V {
-    // SAFETY: the caller guarantees 16 readable floats; `V` is plain data.
+    // SAFETY: the caller guarantees LANES readable floats; `V` is plain data.
     unsafe { p.cast::<V>().read_unaligned() }
 }
 
-/// Unaligned store of 16 floats.
+/// Unaligned store of one register.
 ///
 /// # Safety
-/// `p..p+16` must be writable.
+/// `p..p+LANES` must be writable.
 #[inline(always)]
 pub(super) unsafe fn store(p: *mut f32, v: V) {
-    // SAFETY: the caller guarantees 16 writable floats; `V` is plain data.
+    // SAFETY: the caller guarantees LANES writable floats; `V` is plain data.
     unsafe { p.cast::<V>().write_unaligned(v) }
 }
 
 /// `SIGN[b][i]` = +1 if bit `b` of lane `i` is 0, else −1.
 const SIGN: [V; LANE_BITS as usize] = {
-    let mut s = [[0.0f32; LANES]; LANE_BITS as usize];
+    let mut out = [V::new([0.0; LANES]); LANE_BITS as usize];
     let mut b = 0;
     while b < LANE_BITS as usize {
+        let mut s = [0.0f32; LANES];
         let mut i = 0;
         while i < LANES {
-            s[b][i] = if i & (1 << b) == 0 { 1.0 } else { -1.0 };
+            s[i] = if i & (1 << b) == 0 { 1.0 } else { -1.0 };
             i += 1;
         }
+        out[b] = V::new(s);
         b += 1;
     }
-    [V::new(s[0]), V::new(s[1]), V::new(s[2]), V::new(s[3])]
+    out
 };
 
 /// `v` with every lane `i` replaced by lane `i ^ (1 << BIT)`.
@@ -79,7 +93,26 @@ fn partner<const BIT: u32>(v: V) -> V {
         };
         V::from(p)
     }
-    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    {
+        use core::arch::x86_64::{__m256, _mm256_permute_ps, _mm256_permute2f128_ps};
+        let x: __m256 = v.into();
+        // vpermilps swaps within 128-bit halves, vperm2f128 swaps the halves.
+        // SAFETY: the build enables avx2 (this block is compiled only then).
+        let p = unsafe {
+            match BIT {
+                0 => _mm256_permute_ps::<0b10_11_00_01>(x), // (1,0,3,2) in each half
+                1 => _mm256_permute_ps::<0b01_00_11_10>(x), // (2,3,0,1) in each half
+                _ => _mm256_permute2f128_ps::<0x01>(x, x),  // halves swapped
+            }
+        };
+        V::from(p)
+    }
+    #[cfg(not(all(target_arch = "x86_64", target_feature = "avx2")))]
     {
         let a = v.to_array();
         V::new(core::array::from_fn(|i| a[i ^ (1 << BIT)]))
@@ -93,8 +126,9 @@ fn lane_stage<const BIT: u32>(v: V) -> V {
     v.mul_add(SIGN[BIT as usize], partner::<BIT>(v))
 }
 
-/// The first `bits` (≤ 4) stages, in ascending order, inside one register:
-/// independent transforms of length `2^bits` on each aligned lane group.
+/// The first `bits` (≤ [`LANE_BITS`]) stages, in ascending order, inside
+/// one register: independent transforms of length `2^bits` on each aligned
+/// lane group.
 #[inline(always)]
 pub(super) fn lane_stages(v: V, bits: u32) -> V {
     let mut v = v;
@@ -107,20 +141,21 @@ pub(super) fn lane_stages(v: V, bits: u32) -> V {
     if bits > 2 {
         v = lane_stage::<2>(v);
     }
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     if bits > 3 {
         v = lane_stage::<3>(v);
     }
     v
 }
 
-/// The complete length-16 transform of one register (stages 0..4).
+/// The complete length-`LANES` transform of one register (every lane stage).
 #[inline(always)]
-pub(super) fn h16(v: V) -> V {
-    lane_stage::<3>(lane_stage::<2>(lane_stage::<1>(lane_stage::<0>(v))))
+pub(super) fn h_lanes(v: V) -> V {
+    lane_stages(v, LANE_BITS)
 }
 
 /// All log2(R) register-bit stages over a group of `R` registers held at
-/// once, in ascending order: `a ← (H_R ⊗ I_16)·a`. R·log2(R) vector ops.
+/// once, in ascending order: `a ← (H_R ⊗ I_LANES)·a`. R·log2(R) vector ops.
 #[inline(always)]
 pub(super) fn butterflies<const R: usize>(a: &mut [V; R]) {
     let mut h = 1;
