@@ -41,3 +41,19 @@ impl SimdPath {
         }
     }
 }
+
+/// The f32 vector one register of the build holds, by which the kernels size
+/// their register tiles: an AVX-512 zmm register (`f32x16`) where the build
+/// has avx512f, else an AVX2 ymm register (`f32x8`, which `wide` emulates
+/// with narrower or scalar code on other targets).
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+pub type F32s = wide::f32x16;
+/// The f32 vector one register of the build holds, by which the kernels size
+/// their register tiles: an AVX-512 zmm register (`f32x16`) where the build
+/// has avx512f, else an AVX2 ymm register (`f32x8`, which `wide` emulates
+/// with narrower or scalar code on other targets).
+#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
+pub type F32s = wide::f32x8;
+
+/// Lanes of [`F32s`]: 16 or 8.
+pub const F32S_LANES: usize = std::mem::size_of::<F32s>() / 4;

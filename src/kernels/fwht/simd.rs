@@ -17,22 +17,10 @@
 //! `v·±1` is exact), so each stage is bitwise what the scalar reference
 //! computes for that stage.
 
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-mod width {
-    /// The register type: one zmm register.
-    pub type V = wide::f32x16;
-    /// log2 of the lanes of [`V`]: the stages that happen inside one register.
-    pub const LANE_BITS: u32 = 4;
-}
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
-mod width {
-    /// The register type: one ymm register (AVX2), or what `wide` emulates
-    /// it with elsewhere.
-    pub type V = wide::f32x8;
-    /// log2 of the lanes of [`V`]: the stages that happen inside one register.
-    pub const LANE_BITS: u32 = 3;
-}
-pub(super) use width::{LANE_BITS, V};
+/// The register type: [`crate::simd::F32s`], 16 lanes with AVX-512, 8 otherwise.
+pub(super) type V = crate::simd::F32s;
+/// log2 of the lanes of [`V`]: the stages that happen inside one register.
+pub(super) const LANE_BITS: u32 = crate::simd::F32S_LANES.trailing_zeros();
 /// Elements per register.
 pub(super) const LANES: usize = 1 << LANE_BITS;
 
