@@ -15,7 +15,7 @@
 //!
 //! ```text
 //! rayon: one block of rows of C per thread   (driver.rs)  each runs the nest below
-//! for jc in 0..n step NC                                  B panel kc×nc → L2
+//! for jc in 0..n step NC                                  B panel kc×nc → L2 (L3 on AVX2)
 //!   for pc in 0..k step KC                               (k split evenly)
 //!     pack op(B)[pc.., jc..] → packed B     (pack.rs)    kc×nc, strips of NR
 //!     for ic in 0..m step MC                             A block mc×kc
