@@ -57,3 +57,26 @@ pub type F32s = wide::f32x8;
 
 /// Lanes of [`F32s`]: 16 or 8.
 pub const F32S_LANES: usize = std::mem::size_of::<F32s>() / 4;
+
+/// L2 cache per core, in bytes, as the processor reports it (CPUID leaf
+/// 0x8000_0006, ECX bits 31..16 in KiB, which both AMD and Intel fill in);
+/// 512 KiB where it cannot be read (another architecture, or a hypervisor
+/// that hides the leaf). Read once, then cached. Kernels use it to choose
+/// between methods whose speed depends on what fits in L2 (see
+/// [`crate::kernels::spmv::AdjointMethod::default_for`]). O(1).
+pub fn l2_cache_bytes() -> usize {
+    static L2: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *L2.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            use std::arch::x86_64::__cpuid;
+            if __cpuid(0x8000_0000).eax >= 0x8000_0006 {
+                let kib = (__cpuid(0x8000_0006).ecx >> 16) as usize;
+                if kib > 0 {
+                    return kib << 10;
+                }
+            }
+        }
+        512 << 10
+    })
+}

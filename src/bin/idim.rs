@@ -393,6 +393,10 @@ fn dispatch(cli: Cli) -> Result<()> {
             println!("intrinsic-dim {}", env!("CARGO_PKG_VERSION"));
             println!("simd path:      {}", SimdPath::of_build().name());
             println!("rayon threads:  {}", rayon::current_num_threads());
+            println!(
+                "l2 cache:       {} KiB per core",
+                intrinsic_dim::simd::l2_cache_bytes() >> 10
+            );
             Ok(())
         }
         Some(Command::Train(c)) => cmd_train(c),
