@@ -165,6 +165,25 @@ pub const LONG_ROW: usize = 12;
 #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 const SHORT_STEPS: usize = 6;
 
+/// How far ahead (in rows and in entries: 1 KiB of row pointers and of each
+/// entry array) the AVX2 short-row kernel asks for its input streams. The
+/// hardware prefetchers alone kept the 10⁶ × 10³ product (four streams, 20
+/// MB, from DRAM) at 7.2–8.6 GiB/s; with the hints it ran 9.8–10.2 in the
+/// same interleaved runs on the Zen 3. 2 KiB ahead measured the same.
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+const PREFETCH_ROWS: usize = 128;
+/// See [`PREFETCH_ROWS`].
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+const PREFETCH_ENTRIES: usize = 256;
+
 /// Work (stored entries + rows) above which a product runs under rayon.
 pub const PAR_MIN_WORK: usize = 1 << 16;
 
@@ -737,6 +756,15 @@ trait Entries: Copy + Send + Sync {
     /// The term A_{r,k}·x_{col(k)} of entry `k`.
     unsafe fn term(self, k: usize, x: *const f32) -> f32;
 
+    /// Asks the cache for the line(s) holding entry `k` (a hint: `k` may be
+    /// past the end, nothing is read).
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    fn prefetch(self, k: usize);
+
     /// The column of entry `k` and its value times `v`.
     unsafe fn col_times(self, k: usize, v: f32) -> (usize, f32);
 
@@ -773,6 +801,19 @@ trait Entries: Copy + Send + Sync {
     ) -> simd::__m512;
 }
 
+/// Asks for the cache line at `p` into L1 (a hint: `p` need not be valid,
+/// nothing is read, nothing faults).
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+#[inline(always)]
+fn prefetch<T>(p: *const T) {
+    // SAFETY: a prefetch never faults and reads nothing the program sees.
+    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast()) };
+}
+
 #[derive(Clone, Copy)]
 struct CsrEntries<'a> {
     col: &'a [u32],
@@ -783,6 +824,16 @@ struct CsrEntries<'a> {
 struct SignEntries<'a>(&'a [u32]);
 
 impl Entries for CsrEntries<'_> {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    #[inline(always)]
+    fn prefetch(self, k: usize) {
+        prefetch(self.col.as_ptr().wrapping_add(k));
+        prefetch(self.val.as_ptr().wrapping_add(k));
+    }
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
         unsafe { *self.val.get_unchecked(k) * *x.add(*self.col.get_unchecked(k) as usize) }
@@ -874,6 +925,15 @@ impl Entries for CsrEntries<'_> {
 }
 
 impl Entries for SignEntries<'_> {
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    #[inline(always)]
+    fn prefetch(self, k: usize) {
+        prefetch(self.0.as_ptr().wrapping_add(k));
+    }
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
         unsafe {
@@ -1363,6 +1423,8 @@ unsafe fn rows_short_avx2<E: Entries, const ADD: bool, const R: usize, const STE
             let rp = row_ptr.as_ptr().add(r0 + i);
             let base = *rp;
             let block_nnz = *rp.add(8) - base;
+            prefetch(rp.wrapping_add(PREFETCH_ROWS));
+            ent.prefetch(base + PREFETCH_ENTRIES);
             if block_nnz > 8 * R {
                 rows_short_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + 8]);
                 i += 8;
