@@ -801,19 +801,6 @@ trait Entries: Copy + Send + Sync {
     ) -> simd::__m512;
 }
 
-/// Asks for the cache line at `p` into L1 (a hint: `p` need not be valid,
-/// nothing is read, nothing faults).
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
-#[inline(always)]
-fn prefetch<T>(p: *const T) {
-    // SAFETY: a prefetch never faults and reads nothing the program sees.
-    unsafe { std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(p.cast()) };
-}
-
 #[derive(Clone, Copy)]
 struct CsrEntries<'a> {
     col: &'a [u32],
@@ -831,8 +818,8 @@ impl Entries for CsrEntries<'_> {
     ))]
     #[inline(always)]
     fn prefetch(self, k: usize) {
-        prefetch(self.col.as_ptr().wrapping_add(k));
-        prefetch(self.val.as_ptr().wrapping_add(k));
+        crate::simd::prefetch(self.col.as_ptr().wrapping_add(k));
+        crate::simd::prefetch(self.val.as_ptr().wrapping_add(k));
     }
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
@@ -932,7 +919,7 @@ impl Entries for SignEntries<'_> {
     ))]
     #[inline(always)]
     fn prefetch(self, k: usize) {
-        prefetch(self.0.as_ptr().wrapping_add(k));
+        crate::simd::prefetch(self.0.as_ptr().wrapping_add(k));
     }
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
@@ -1423,7 +1410,7 @@ unsafe fn rows_short_avx2<E: Entries, const ADD: bool, const R: usize, const STE
             let rp = row_ptr.as_ptr().add(r0 + i);
             let base = *rp;
             let block_nnz = *rp.add(8) - base;
-            prefetch(rp.wrapping_add(PREFETCH_ROWS));
+            crate::simd::prefetch(rp.wrapping_add(PREFETCH_ROWS));
             ent.prefetch(base + PREFETCH_ENTRIES);
             if block_nnz > 8 * R {
                 rows_short_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + 8]);
