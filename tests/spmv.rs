@@ -12,10 +12,11 @@ const METHODS: [AdjointMethod; 2] = [AdjointMethod::Scatter, AdjointMethod::Tran
 /// Random matrices in four shapes: short rows (0–4 entries: the short-row
 /// kernels), long rows (0–80: the long-row kernels), and two "spiky" ones
 /// whose rows have at most one entry (or, in the sparser, none in even rows)
-/// except every 16th, which has up to 16 (short
-/// on average, and at most 31 entries per block of sixteen rows, so the
-/// short-row kernels take their permute path, with one row per block that
-/// outlasts its fixed number of steps).
+/// except every 16th, which has up to 16 (short on average, and at most 31
+/// entries per block of sixteen rows, so the AVX-512 short-row kernel takes
+/// its permute path, with one row per block that outlasts its fixed number
+/// of steps, and the AVX2 one finishes a block with a row of more than four
+/// and of more than eight entries).
 fn rows_strategy() -> impl Strategy<Value = (usize, usize, Vec<Vec<(u32, f32)>>)> {
     (0usize..=41, 0usize..=41, 0u8..4).prop_flat_map(|(nrows, ncols, shape)| {
         let max_len = [4, 80, 16, 16][shape as usize];
@@ -26,9 +27,9 @@ fn rows_strategy() -> impl Strategy<Value = (usize, usize, Vec<Vec<(u32, f32)>>)
                 .enumerate()
                 .map(|(i, mut r)| {
                     if shape >= 2 && i % 16 != 3 {
-                        // Shape 3 empties the even rows too: under 9/8
-                        // entries per row, where the AVX2 kernel keeps its
-                        // terms in two registers instead of three.
+                        // Shape 3 empties the even rows too: under one
+                        // entry per row on average, like the 10⁶ × 10³
+                        // benchmark matrix.
                         r.truncate(if shape == 3 { i % 2 } else { 1 });
                     }
                     if ncols == 0 {
@@ -542,5 +543,75 @@ fn scatter_at_the_chunk_boundary() {
                 );
             }
         }
+    }
+}
+
+/// Short-row matrices big enough for the AVX2 kernel's chunks of up to 512
+/// rows (and for rayon). Every short-row kernel sums each row in storage
+/// order from +0, as the reference does, so A·x must have the reference's
+/// bits, and y + A·x those of y plus the reference's A·x. Most rows have 0–3
+/// entries; one in 40 has 5–8 (the blocks finished after the first four
+/// steps), one in 400 has 9–40 (past the eighth, in scalar code); a dense
+/// stretch of 600 rows with 8 entries each overflows the term buffer of its
+/// chunks; the row counts are not multiples of 8.
+#[test]
+fn short_rows_have_the_reference_bits() {
+    let ncols = 613;
+    for (nrows, seed) in [(4_099usize, 1u64), (40_009, 2)] {
+        let mut g = rng::from_seed(seed);
+        let mut rows: Vec<Vec<(u32, f32)>> = Vec::with_capacity(nrows);
+        for r in 0..nrows {
+            let u = rng::uniform_f64(&mut g);
+            let len = if (1_000..1_600).contains(&r) {
+                8
+            } else if u < 1.0 / 400.0 {
+                9 + (u * 400.0 * 32.0) as usize
+            } else if u < 1.0 / 40.0 {
+                5 + (u * 40.0 * 4.0) as usize
+            } else {
+                (u * 4.0) as usize
+            };
+            let row = (0..len)
+                .map(|_| {
+                    let c = (rng::uniform_f64(&mut g) * ncols as f64) as u32;
+                    // Magnitudes over four decades, so that the order of
+                    // the additions shows in the rounding.
+                    let m = 10f64.powf(4.0 * rng::uniform_f64(&mut g) - 2.0) as f32;
+                    (c, rng::sign(&mut g) * m)
+                })
+                .collect();
+            rows.push(row);
+        }
+        let a = csr_from_rows(nrows, ncols, &rows);
+        let s = sign_from_rows(nrows, ncols, &rows);
+        assert!(a.nnz() < intrinsic_dim::kernels::spmv::LONG_ROW * nrows);
+        let x = vector(ncols, seed);
+        let y0 = vector(nrows, seed ^ 5);
+        let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+        let plus = |y: &[f32], t: &[f32]| y.iter().zip(t).map(|(a, b)| a + b).collect::<Vec<_>>();
+
+        let (mut got, mut want) = (vec![f32::NAN; nrows], vec![0.0; nrows]);
+        a.mul_vec(&x, &mut got);
+        a.mul_vec_reference(&x, &mut want);
+        assert_eq!(bits(&got), bits(&want), "Csr::mul_vec, {nrows} rows");
+        let mut got = y0.clone();
+        a.mul_vec_add(&x, &mut got);
+        assert_eq!(
+            bits(&got),
+            bits(&plus(&y0, &want)),
+            "Csr::mul_vec_add, {nrows} rows"
+        );
+
+        let (mut got, mut want) = (vec![f32::NAN; nrows], vec![0.0; nrows]);
+        s.mul_vec(&x, &mut got);
+        s.mul_vec_reference(&x, &mut want);
+        assert_eq!(bits(&got), bits(&want), "SignCsr::mul_vec, {nrows} rows");
+        let mut got = y0.clone();
+        s.mul_vec_add(&x, &mut got);
+        assert_eq!(
+            bits(&got),
+            bits(&plus(&y0, &want)),
+            "SignCsr::mul_vec_add, {nrows} rows"
+        );
     }
 }

@@ -27,8 +27,15 @@
 //! - **Long rows** (the transposed projection has ≈ √D entries per row): one
 //!   row at a time, sixteen consecutive entries per step (contiguous loads,
 //!   one gather of `x`), two accumulators, a masked tail.
-//! - Without AVX-512 (or with more than 2³¹ columns, which 32-bit gather
-//!   offsets cannot address) the same loops run in scalar code.
+//! - **AVX2, short rows**: chunks of up to 512 rows in two passes: the
+//!   terms of all the chunk's entries into a buffer in L1 (x fetched with
+//!   scalar loads, which beat `vgatherdps` on the Zen 3), then eight rows
+//!   at a time, each row's first four terms by one 4-wide load per row and
+//!   an 8 × 4 transpose, masked by length; the rare blocks with a longer
+//!   row are noted without a branch and finished after the pass.
+//! - Otherwise (long rows without AVX-512, no AVX2, or more than 2³¹
+//!   columns, which 32-bit gather offsets cannot address) the rows run in
+//!   scalar code.
 //!
 //! Rows are independent, and each row's sum is formed in an order that
 //! depends only on the matrix (which path, fixed by the average row length,
@@ -158,31 +165,12 @@ pub enum CsrError {
 /// time (sixteen consecutive entries per step) instead of sixteen rows at a time.
 pub const LONG_ROW: usize = 12;
 
-/// Steps the short-row kernels take for a block of sixteen (AVX-512) or
-/// eight (AVX2, with three term registers) rows whose terms fit in their
-/// registers (see `rows_short_avx512`, `rows_short_avx2`): at density 1/√D
-/// a row of the 199,210 × 750 matrix has more entries with probability 0.2 %.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
+/// Steps the AVX-512 short-row kernel takes for a block of sixteen rows
+/// whose terms fit in its two registers (see `rows_short_avx512`): at
+/// density 1/√D a row of the 199,210 × 750 matrix has more entries with
+/// probability 0.2 %.
+#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 const SHORT_STEPS: usize = 6;
-
-/// How far ahead (in rows and in entries: 1 KiB of row pointers and of each
-/// entry array) the AVX2 short-row kernel asks for its input streams. The
-/// hardware prefetchers alone kept the 10⁶ × 10³ product (four streams, 20
-/// MB, from DRAM) at 7.2–8.6 GiB/s; with the hints it ran 9.8–10.2 in the
-/// same interleaved runs on the Zen 3. 2 KiB ahead measured the same.
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
-const PREFETCH_ROWS: usize = 128;
-/// See [`PREFETCH_ROWS`].
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
-const PREFETCH_ENTRIES: usize = 256;
 
 /// Work (stored entries + rows) above which a product runs under rayon.
 pub const PAR_MIN_WORK: usize = 1 << 16;
@@ -756,31 +744,19 @@ trait Entries: Copy + Send + Sync {
     /// The term A_{r,k}·x_{col(k)} of entry `k`.
     unsafe fn term(self, k: usize, x: *const f32) -> f32;
 
-    /// Asks the cache for the line(s) holding entry `k` (a hint: `k` may be
-    /// past the end, nothing is read).
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
-    fn prefetch(self, k: usize);
-
     /// The column of entry `k` and its value times `v`.
     unsafe fn col_times(self, k: usize, v: f32) -> (usize, f32);
 
-    /// The terms of the entries `k + i` for the lanes `i` of the eight whose
-    /// `mask` lane is all ones (0 elsewhere; masked-off entries are not read).
+    /// The terms of the eight consecutive entries `k..k + 8`. The eight
+    /// elements of x are fetched with scalar loads and inserts: on the Zen 3
+    /// a `vgatherdps` of eight cost more (A·x on the 199,210 × 750 matrix
+    /// ran 1.05–1.1 × faster this way).
     #[cfg(all(
         target_arch = "x86_64",
         target_feature = "avx2",
         not(target_feature = "avx512f")
     ))]
-    unsafe fn term8_masked(
-        self,
-        k: usize,
-        mask: std::arch::x86_64::__m256i,
-        x: *const f32,
-    ) -> std::arch::x86_64::__m256;
+    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256;
 
     /// The terms of the sixteen consecutive entries `k..k + 16`.
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -811,16 +787,6 @@ struct CsrEntries<'a> {
 struct SignEntries<'a>(&'a [u32]);
 
 impl Entries for CsrEntries<'_> {
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
-    #[inline(always)]
-    fn prefetch(self, k: usize) {
-        crate::simd::prefetch(self.col.as_ptr().wrapping_add(k));
-        crate::simd::prefetch(self.val.as_ptr().wrapping_add(k));
-    }
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
         unsafe { *self.val.get_unchecked(k) * *x.add(*self.col.get_unchecked(k) as usize) }
@@ -842,19 +808,17 @@ impl Entries for CsrEntries<'_> {
         not(target_feature = "avx512f")
     ))]
     #[inline(always)]
-    unsafe fn term8_masked(
-        self,
-        k: usize,
-        mask: std::arch::x86_64::__m256i,
-        x: *const f32,
-    ) -> std::arch::x86_64::__m256 {
+    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256 {
         use std::arch::x86_64::*;
         unsafe {
-            let c = _mm256_maskload_epi32(self.col.as_ptr().add(k).cast(), mask);
-            let v = _mm256_maskload_ps(self.val.as_ptr().add(k), mask);
-            let m = _mm256_castsi256_ps(mask);
-            let g = _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), x, c, m);
-            _mm256_mul_ps(v, g)
+            let c = self.col.as_ptr().add(k);
+            // Volatile: plain reads let LLVM merge the eight into one vector
+            // load and extract the indices again, which ran slower.
+            let c: [usize; 8] = std::array::from_fn(|i| std::ptr::read_volatile(c.add(i)) as usize);
+            _mm256_mul_ps(
+                _mm256_loadu_ps(self.val.as_ptr().add(k)),
+                simd_avx2::load8(x, c),
+            )
         }
     }
 
@@ -912,15 +876,6 @@ impl Entries for CsrEntries<'_> {
 }
 
 impl Entries for SignEntries<'_> {
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
-    #[inline(always)]
-    fn prefetch(self, k: usize) {
-        crate::simd::prefetch(self.0.as_ptr().wrapping_add(k));
-    }
     #[inline(always)]
     unsafe fn term(self, k: usize, x: *const f32) -> f32 {
         unsafe {
@@ -945,20 +900,16 @@ impl Entries for SignEntries<'_> {
         not(target_feature = "avx512f")
     ))]
     #[inline(always)]
-    unsafe fn term8_masked(
-        self,
-        k: usize,
-        mask: std::arch::x86_64::__m256i,
-        x: *const f32,
-    ) -> std::arch::x86_64::__m256 {
+    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256 {
         use std::arch::x86_64::*;
         unsafe {
-            let e = _mm256_maskload_epi32(self.0.as_ptr().add(k).cast(), mask);
-            let col = _mm256_and_si256(e, _mm256_set1_epi32(0x7fff_ffff));
-            let sign = _mm256_and_si256(e, _mm256_set1_epi32(i32::MIN));
-            let m = _mm256_castsi256_ps(mask);
-            let g = _mm256_mask_i32gather_ps::<4>(_mm256_setzero_ps(), x, col, m);
-            _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(g), sign))
+            let e = self.0.as_ptr().add(k);
+            // Volatile: see CsrEntries::term8.
+            let c: [usize; 8] =
+                std::array::from_fn(|i| (std::ptr::read_volatile(e.add(i)) & !SIGN_BIT) as usize);
+            let sign = _mm256_and_si256(_mm256_loadu_si256(e.cast()), _mm256_set1_epi32(i32::MIN));
+            let v = _mm256_castps_si256(simd_avx2::load8(x, c));
+            _mm256_castsi256_ps(_mm256_xor_si256(v, sign))
         }
     }
 
@@ -1087,17 +1038,7 @@ unsafe fn rows<E: Entries, const ADD: bool>(
         not(target_feature = "avx512f")
     ))]
     if simd && !long {
-        // Room for the terms of eight rows: two registers (16 entries) when
-        // rows average at most 9/8 entries, so that a block rarely
-        // overflows them (Poisson(9) > 16 has probability 1 %), else three.
-        let nnz = row_ptr[row_ptr.len() - 1];
-        unsafe {
-            if 8 * nnz <= 9 * (row_ptr.len() - 1) {
-                rows_short_avx2::<E, ADD, 2, 4>(row_ptr, ent, x, r0, y)
-            } else {
-                rows_short_avx2::<E, ADD, 3, SHORT_STEPS>(row_ptr, ent, x, r0, y)
-            }
-        };
+        unsafe { rows_short_avx2::<E, ADD>(row_ptr, ent, x, r0, y) };
         return;
     }
     let _ = simd;
@@ -1360,113 +1301,238 @@ unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
     }
 }
 
-/// Short rows with AVX2, eight at a time (one per lane). When the eight rows
-/// hold at most 8·R entries (R = 3: 99.5 % of the blocks of the 199,210 ×
-/// 750 matrix; R = 2 for sparser matrices such as the 10⁶ × 10³ one, where
-/// 99.6 % fit) their terms are computed up front into R registers with
-/// contiguous loads and one gather of x per eight entries, and each of
-/// `STEPS` steps hands every lane its row's next term with R `vpermps` and
-/// R − 1 blends; lanes whose rows have ended add +0. Rows longer than that
-/// finish in scalar code, and blocks with more entries run
-/// [`rows_short_scalar`]. Each lane sums its row's terms in storage order
-/// from 0, exactly like [`rows_scalar`]. Two registers and four steps
-/// instead of three and six, and no branch on how many the block fills,
-/// made the 10⁶ × 10³ product 1.5 × faster on the Zen 3.
+/// Entries whose terms one chunk of [`rows_short_avx2`] computes into its
+/// buffer (4 KiB, in L1 beside x); a chunk with more runs
+/// [`rows_short_scalar`].
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+const TERMS_CAP: usize = 1024;
+
+/// Most rows in one chunk of [`rows_short_avx2`]. Chunks hold about
+/// `TERMS_CAP / 2` entries (so that a random matrix rarely overflows the
+/// buffer), at most this many rows. 64 and 128 rows ran 3–7 % slower on the
+/// Zen 3; 1024 the same.
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+const CHUNK_ROWS: usize = 512;
+
+/// Short rows with AVX2, in chunks of rows whose entries fit a buffer of
+/// [`TERMS_CAP`] terms, in two passes:
+///
+/// 1. the terms A_{r,k}·x_{col(k)} of all the chunk's entries, eight at a
+///    time, into the buffer (in L1);
+/// 2. eight rows at a time, one per lane: the first four terms of each row
+///    with one unaligned 4-wide load per row and an 8 × 4 transpose (four
+///    steps of eight lanes), each step masked by the row lengths. Blocks
+///    with a row of more than four entries are noted (no branch) and, after
+///    the pass, add their terms 5–8 the same way; terms past the eighth are
+///    added in scalar code.
+///
+/// Each row's terms are summed in storage order from +0, exactly like
+/// [`rows_scalar`] and the references, so the result has their bits. This
+/// replaced a kernel that kept the terms of eight rows in registers and
+/// routed them to the lanes with `vpermps`: its gathers and its six permute
+/// steps per block (of which most rows use one or two) made A·x 2.0 × slower
+/// on the 199,210 × 750 matrix and 1.5 × on the 10⁶ × 10³ one, and branching
+/// on each block with a long row mispredicted on a fifth of them.
 ///
 /// # Safety
-/// As [`rows`]; `x.len() <= 2^31`.
+/// As [`rows`].
 #[cfg(all(
     target_arch = "x86_64",
     target_feature = "avx2",
     not(target_feature = "avx512f")
 ))]
 #[inline(always)]
-unsafe fn rows_short_avx2<E: Entries, const ADD: bool, const R: usize, const STEPS: usize>(
+unsafe fn rows_short_avx2<E: Entries, const ADD: bool>(
     row_ptr: &[usize],
     ent: E,
     x: &[f32],
     r0: usize,
     y: &mut [f32],
 ) {
+    use simd_avx2::*;
     use std::arch::x86_64::*;
     let xp = x.as_ptr();
     let n = y.len();
+    let total = row_ptr[row_ptr.len() - 1];
+    let chunk_rows =
+        (TERMS_CAP / 2 * (row_ptr.len() - 1) / total.max(1)).clamp(8, CHUNK_ROWS) / 8 * 8;
+    // Room for the 4-wide loads of a row's last terms to run past the chunk.
+    let mut buf = [0.0f32; TERMS_CAP + 8];
+    let mut sums = [0.0f32; CHUNK_ROWS];
+    let mut long = [0u32; CHUNK_ROWS / 8];
     let mut i = 0;
     unsafe {
-        let iota = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
-        let low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
-        // rp[0..8] − base as eight i32 (each below 2^31: the caller's block
-        // holds at most 24 entries).
-        let offsets = |p: *const usize, base: usize| {
-            let b = _mm256_set1_epi64x(base as i64);
-            let a = _mm256_sub_epi64(_mm256_loadu_si256(p.cast()), b);
-            let c = _mm256_sub_epi64(_mm256_loadu_si256(p.add(4).cast()), b);
+        while i < n {
+            let rows = (n - i).min(chunk_rows);
+            let rp0 = row_ptr.as_ptr().add(r0 + i);
+            let (lo, hi) = (*rp0, *rp0.add(rows));
+            if hi - lo > TERMS_CAP || rows < 8 {
+                rows_short_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + rows]);
+                i += rows;
+                continue;
+            }
+            // Pass 1: the terms. Whole groups of eight read up to seven
+            // entries of the next rows, except at the end of the matrix.
+            let bp = buf.as_mut_ptr();
+            if lo + (hi - lo).next_multiple_of(8) <= total {
+                for k in (lo..hi).step_by(8) {
+                    _mm256_storeu_ps(bp.add(k - lo), ent.term8(k, xp));
+                }
+            } else {
+                for k in lo..hi {
+                    *bp.add(k - lo) = ent.term(k, xp);
+                }
+            }
+            // Pass 2: the first four terms of every row, eight rows at a time
+            // (into y itself, or into `sums` when adding to y).
+            let tb = bp.cast_const().wrapping_sub(lo); // tb[k]: the term of entry k
+            let full = rows / 8 * 8;
+            let out = if ADD {
+                sums.as_mut_ptr()
+            } else {
+                y.as_mut_ptr().add(i)
+            };
+            let mut nlong = 0;
+            for b in (0..full).step_by(8) {
+                let rp = rp0.add(b);
+                let len = lengths8(rp);
+                let acc = add_steps(_mm256_setzero_ps(), transpose4(tb, rp, 0), len, 0);
+                _mm256_storeu_ps(out.add(b), acc);
+                *long.get_unchecked_mut(nlong) = b as u32;
+                nlong += any_longer(len, 4) as usize;
+            }
+            // Rows with more than four terms.
+            for &b in &long[..nlong] {
+                let rp = rp0.add(b as usize);
+                let o = out.add(b as usize);
+                let len = lengths8(rp);
+                let acc = add_steps(_mm256_loadu_ps(o), transpose4(tb, rp, 4), len, 4);
+                _mm256_storeu_ps(o, acc);
+                if any_longer(len, 8) {
+                    for l in 0..8 {
+                        for k in *rp.add(l) + 8..*rp.add(l + 1) {
+                            *o.add(l) += *tb.wrapping_add(k);
+                        }
+                    }
+                }
+            }
+            if ADD {
+                for (yr, s) in y[i..i + full].iter_mut().zip(&sums[..full]) {
+                    *yr += s;
+                }
+            }
+            if full < rows {
+                let tail = &mut y[i + full..i + rows];
+                rows_short_scalar::<E, ADD>(row_ptr, ent, x, r0 + i + full, tail);
+            }
+            i += rows;
+        }
+    }
+}
+
+/// AVX2 pieces of [`rows_short_avx2`] and of `Entries::term8`.
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+mod simd_avx2 {
+    use std::arch::x86_64::*;
+
+    /// `[x[c[0]], …, x[c[7]]]` by scalar loads and inserts.
+    ///
+    /// # Safety
+    /// Every `c[i]` indexes `x`.
+    #[inline(always)]
+    pub unsafe fn load8(x: *const f32, c: [usize; 8]) -> __m256 {
+        unsafe {
+            let q = |i: usize| {
+                let a = _mm_load_ss(x.add(c[i]));
+                let a = _mm_insert_ps::<0x10>(a, _mm_load_ss(x.add(c[i + 1])));
+                let a = _mm_insert_ps::<0x20>(a, _mm_load_ss(x.add(c[i + 2])));
+                _mm_insert_ps::<0x30>(a, _mm_load_ss(x.add(c[i + 3])))
+            };
+            _mm256_set_m128(q(4), q(0))
+        }
+    }
+
+    /// The row lengths `rp[l + 1] − rp[l]`, l = 0..8, as i32 (truncated:
+    /// exact below 2³¹ entries per row; longer rows only fail the
+    /// comparisons with small step numbers, never wrongly pass them).
+    ///
+    /// # Safety
+    /// `rp[0..9]` readable.
+    #[inline(always)]
+    pub unsafe fn lengths8(rp: *const usize) -> __m256i {
+        unsafe {
+            let low_halves = _mm256_setr_epi32(0, 2, 4, 6, 0, 2, 4, 6);
+            let a = _mm256_loadu_si256(rp.cast());
+            let a = _mm256_sub_epi64(_mm256_loadu_si256(rp.add(1).cast()), a);
+            let c = _mm256_loadu_si256(rp.add(4).cast());
+            let c = _mm256_sub_epi64(_mm256_loadu_si256(rp.add(5).cast()), c);
             _mm256_blend_epi32::<0b1111_0000>(
                 _mm256_permutevar8x32_epi32(a, low_halves),
                 _mm256_permutevar8x32_epi32(c, low_halves),
             )
-        };
-        while i + 8 <= n {
-            let rp = row_ptr.as_ptr().add(r0 + i);
-            let base = *rp;
-            let block_nnz = *rp.add(8) - base;
-            crate::simd::prefetch(rp.wrapping_add(PREFETCH_ROWS));
-            ent.prefetch(base + PREFETCH_ENTRIES);
-            if block_nnz > 8 * R {
-                rows_short_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + 8]);
-                i += 8;
-                continue;
-            }
-            let start = offsets(rp, base);
-            let end = offsets(rp.add(1), base);
-            // All R registers, whatever the block holds: a register past the
-            // block's entries has an all-off mask (nothing loaded or
-            // gathered). Branching on the block's count instead mispredicted
-            // on about every other block of the 10⁶ × 10³ matrix.
-            let t: [__m256; R] = std::array::from_fn(|r| {
-                let m = block_nnz.saturating_sub(8 * r).min(8) as i32;
-                let mask = _mm256_cmpgt_epi32(_mm256_set1_epi32(m), iota);
-                ent.term8_masked(base + 8 * r, mask, xp)
-            });
-            let (seven, fifteen) = (_mm256_set1_epi32(7), _mm256_set1_epi32(15));
-            let mut idx = start;
-            let mut acc = _mm256_setzero_ps();
-            for _ in 0..STEPS {
-                let mut v = _mm256_permutevar8x32_ps(t[0], idx);
-                if R > 1 {
-                    let ge8 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, seven));
-                    v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(t[1], idx), ge8);
-                }
-                if R > 2 {
-                    let ge16 = _mm256_castsi256_ps(_mm256_cmpgt_epi32(idx, fifteen));
-                    v = _mm256_blendv_ps(v, _mm256_permutevar8x32_ps(t[2], idx), ge16);
-                }
-                let live = _mm256_castsi256_ps(_mm256_cmpgt_epi32(end, idx));
-                acc = _mm256_add_ps(acc, _mm256_and_ps(v, live));
-                idx = _mm256_add_epi32(idx, _mm256_set1_epi32(1));
-            }
-            let mut sums = [0.0f32; 8];
-            _mm256_storeu_ps(sums.as_mut_ptr(), acc);
-            if _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_cmpgt_epi32(end, idx))) != 0 {
-                // Rows longer than STEPS (rare): their remaining terms in order.
-                for (l, sum) in sums.iter_mut().enumerate() {
-                    for k in *rp.add(l) + STEPS..*rp.add(l + 1) {
-                        *sum += ent.term(k, xp);
-                    }
-                }
-            }
-            for (yr, sum) in y[i..i + 8].iter_mut().zip(sums) {
-                if ADD {
-                    *yr += sum;
-                } else {
-                    *yr = sum;
-                }
-            }
-            i += 8;
         }
-        if i < n {
-            rows_short_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..]);
+    }
+
+    /// Whether any of the eight lengths exceeds `m`.
+    #[inline(always)]
+    pub fn any_longer(len: __m256i, m: i32) -> bool {
+        unsafe {
+            let gt = _mm256_cmpgt_epi32(len, _mm256_set1_epi32(m));
+            _mm256_movemask_ps(_mm256_castsi256_ps(gt)) != 0
         }
+    }
+
+    /// Terms `o..o + 4` of the eight rows starting at `rp[0..8]`, as four
+    /// steps: lane l of step j is `tb[rp[l] + o + j]`. One unaligned 4-wide
+    /// load per row, then an 8 × 4 transpose (four `vinsertf128`, eight
+    /// unpacks).
+    ///
+    /// # Safety
+    /// `tb[rp[l] + o .. rp[l] + o + 4]` readable for every l.
+    #[inline(always)]
+    pub unsafe fn transpose4(tb: *const f32, rp: *const usize, o: usize) -> [__m256; 4] {
+        unsafe {
+            let q = |l: usize| _mm_loadu_ps(tb.wrapping_add(*rp.add(l) + o));
+            let r04 = _mm256_set_m128(q(4), q(0));
+            let r15 = _mm256_set_m128(q(5), q(1));
+            let r26 = _mm256_set_m128(q(6), q(2));
+            let r37 = _mm256_set_m128(q(7), q(3));
+            let t0 = _mm256_castps_pd(_mm256_unpacklo_ps(r04, r15));
+            let t1 = _mm256_castps_pd(_mm256_unpackhi_ps(r04, r15));
+            let t2 = _mm256_castps_pd(_mm256_unpacklo_ps(r26, r37));
+            let t3 = _mm256_castps_pd(_mm256_unpackhi_ps(r26, r37));
+            [
+                _mm256_castpd_ps(_mm256_unpacklo_pd(t0, t2)),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(t0, t2)),
+                _mm256_castpd_ps(_mm256_unpacklo_pd(t1, t3)),
+                _mm256_castpd_ps(_mm256_unpackhi_pd(t1, t3)),
+            ]
+        }
+    }
+
+    /// `acc + step[0] + … + step[3]` in that order, lane l of step j taken
+    /// only where `first + j < len[l]` (+0 elsewhere).
+    #[inline(always)]
+    pub fn add_steps(mut acc: __m256, steps: [__m256; 4], len: __m256i, first: i32) -> __m256 {
+        unsafe {
+            for (j, s) in (first..).zip(steps) {
+                let live = _mm256_cmpgt_epi32(len, _mm256_set1_epi32(j));
+                acc = _mm256_add_ps(acc, _mm256_and_ps(s, _mm256_castsi256_ps(live)));
+            }
+        }
+        acc
     }
 }
 
