@@ -747,6 +747,25 @@ trait Entries: Copy + Send + Sync {
     /// The column of entry `k` and its value times `v`.
     unsafe fn col_times(self, k: usize, v: f32) -> (usize, f32);
 
+    /// The column of entry `k`, read with a volatile load: LLVM merges
+    /// eight plain reads of consecutive entries into one vector load and
+    /// extracts the indices again, which ran slower on the Zen 3.
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    unsafe fn col(self, k: usize) -> usize;
+
+    /// Lane i: the value of entry `k0 + i` times `v_i` (for [`SignCsr`], `v_i`
+    /// with the entry's sign), for the eight entries `k0..k0 + 8`.
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    unsafe fn times8(self, k0: usize, v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256;
+
     /// The terms of the eight consecutive entries `k..k + 8`. The eight
     /// elements of x are fetched with scalar loads and inserts: on the Zen 3
     /// a `vgatherdps` of eight cost more (A·x on the 199,210 × 750 matrix
@@ -756,7 +775,15 @@ trait Entries: Copy + Send + Sync {
         target_feature = "avx2",
         not(target_feature = "avx512f")
     ))]
-    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256;
+    #[inline(always)]
+    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256 {
+        unsafe {
+            self.times8(
+                k,
+                simd_avx2::load8(x, std::array::from_fn(|i| self.col(k + i))),
+            )
+        }
+    }
 
     /// The terms of the sixteen consecutive entries `k..k + 16`.
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -808,18 +835,19 @@ impl Entries for CsrEntries<'_> {
         not(target_feature = "avx512f")
     ))]
     #[inline(always)]
-    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256 {
+    unsafe fn col(self, k: usize) -> usize {
+        unsafe { std::ptr::read_volatile(self.col.as_ptr().add(k)) as usize }
+    }
+
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    #[inline(always)]
+    unsafe fn times8(self, k0: usize, v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
         use std::arch::x86_64::*;
-        unsafe {
-            let c = self.col.as_ptr().add(k);
-            // Volatile: plain reads let LLVM merge the eight into one vector
-            // load and extract the indices again, which ran slower.
-            let c: [usize; 8] = std::array::from_fn(|i| std::ptr::read_volatile(c.add(i)) as usize);
-            _mm256_mul_ps(
-                _mm256_loadu_ps(self.val.as_ptr().add(k)),
-                simd_avx2::load8(x, c),
-            )
-        }
+        unsafe { _mm256_mul_ps(_mm256_loadu_ps(self.val.as_ptr().add(k0)), v) }
     }
 
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
@@ -900,16 +928,22 @@ impl Entries for SignEntries<'_> {
         not(target_feature = "avx512f")
     ))]
     #[inline(always)]
-    unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256 {
+    unsafe fn col(self, k: usize) -> usize {
+        unsafe { (std::ptr::read_volatile(self.0.as_ptr().add(k)) & !SIGN_BIT) as usize }
+    }
+
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    #[inline(always)]
+    unsafe fn times8(self, k0: usize, v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
         use std::arch::x86_64::*;
         unsafe {
-            let e = self.0.as_ptr().add(k);
-            // Volatile: see CsrEntries::term8.
-            let c: [usize; 8] =
-                std::array::from_fn(|i| (std::ptr::read_volatile(e.add(i)) & !SIGN_BIT) as usize);
-            let sign = _mm256_and_si256(_mm256_loadu_si256(e.cast()), _mm256_set1_epi32(i32::MIN));
-            let v = _mm256_castps_si256(simd_avx2::load8(x, c));
-            _mm256_castsi256_ps(_mm256_xor_si256(v, sign))
+            let e = _mm256_loadu_si256(self.0.as_ptr().add(k0).cast());
+            let sign = _mm256_and_si256(e, _mm256_set1_epi32(i32::MIN));
+            _mm256_castsi256_ps(_mm256_xor_si256(_mm256_castps_si256(v), sign))
         }
     }
 
@@ -1583,7 +1617,7 @@ fn scatter_t<E: Entries>(rows: &[u32], ent: E, x: &[f32], y: &mut [f32]) {
     let run = |lo: usize, hi: usize, p: &mut [f32]| {
         // SAFETY: rows come from validated row pointers (below x.len()),
         // columns are below ncols == p.len(), lo <= hi <= nnz.
-        unsafe { scatter_range(rows, ent, lo, hi, x.as_ptr(), p.as_mut_ptr()) }
+        unsafe { scatter_range(rows, ent, lo, hi, x, p.as_mut_ptr()) }
     };
     y.fill(0.0);
     if nnz <= SCATTER_CHUNK {
@@ -1604,12 +1638,67 @@ fn scatter_t<E: Entries>(rows: &[u32], ent: E, x: &[f32], y: &mut [f32]) {
 
 /// p[col(k)] += v_k·x[rows[k]] for k in lo..hi, in order.
 ///
+/// With AVX2, eight entries at a time: their rows are sorted, so when the
+/// eight span fewer than 16 rows their elements of x come from two 8-wide
+/// loads and a permute each, and the eight terms from one vector multiply;
+/// only the read-modify-write of p stays scalar (AVX2 has no scatter). The
+/// terms and the order of the additions are those of the scalar loop. On the
+/// Zen 3 this ran 1.3 × faster (199,210 × 750) and 1.25 × (10⁶ × 10³) than
+/// the scalar loop, which loads the row, x, the column and the value of each
+/// entry.
+///
 /// # Safety
 /// `lo <= hi <= rows.len()`, every `rows[k]` indexes `x`, every column of
 /// entries `lo..hi` indexes `p`.
 #[inline(always)]
 unsafe fn scatter_range<E: Entries>(
     rows: &[u32],
+    ent: E,
+    mut lo: usize,
+    hi: usize,
+    x: &[f32],
+    p: *mut f32,
+) {
+    let (xp, rp) = (x.as_ptr(), rows.as_ptr());
+    #[cfg(all(
+        target_arch = "x86_64",
+        target_feature = "avx2",
+        not(target_feature = "avx512f")
+    ))]
+    unsafe {
+        use std::arch::x86_64::*;
+        let mut t = [0.0f32; 8];
+        while lo + 8 <= hi {
+            let r0 = *rp.add(lo) as usize;
+            if *rp.add(lo + 7) as usize - r0 < 16 && r0 + 16 <= x.len() {
+                let r = _mm256_loadu_si256(rp.add(lo).cast());
+                let idx = _mm256_sub_epi32(r, _mm256_set1_epi32(r0 as i32));
+                let a = _mm256_permutevar8x32_ps(_mm256_loadu_ps(xp.add(r0)), idx);
+                let b = _mm256_permutevar8x32_ps(_mm256_loadu_ps(xp.add(r0 + 8)), idx);
+                // idx ≥ 8 (bit 3, shifted to the sign bit) takes the second load.
+                let hi8 = _mm256_castsi256_ps(_mm256_slli_epi32::<28>(idx));
+                _mm256_storeu_ps(t.as_mut_ptr(), ent.times8(lo, _mm256_blendv_ps(a, b, hi8)));
+                for (j, &tj) in t.iter().enumerate() {
+                    *p.add(ent.col(lo + j)) += tj;
+                }
+                lo += 8;
+            } else {
+                let next = lo + 8;
+                scatter_scalar(rp, ent, lo, next, xp, p);
+                lo = next;
+            }
+        }
+    }
+    unsafe { scatter_scalar(rp, ent, lo, hi, xp, p) }
+}
+
+/// The scalar loop of [`scatter_range`].
+///
+/// # Safety
+/// As [`scatter_range`].
+#[inline(always)]
+unsafe fn scatter_scalar<E: Entries>(
+    rows: *const u32,
     ent: E,
     lo: usize,
     hi: usize,
@@ -1618,8 +1707,7 @@ unsafe fn scatter_range<E: Entries>(
 ) {
     unsafe {
         for k in lo..hi {
-            let xr = *x.add(*rows.get_unchecked(k) as usize);
-            let (c, t) = ent.col_times(k, xr);
+            let (c, t) = ent.col_times(k, *x.add(*rows.add(k) as usize));
             *p.add(c) += t;
         }
     }
