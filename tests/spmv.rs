@@ -560,6 +560,7 @@ fn scatter_at_the_chunk_boundary() {
 #[test]
 fn short_rows_have_the_reference_bits() {
     let ncols = 613;
+    let mut scatters_checked = 0;
     for (nrows, seed, empty) in [(4_099usize, 1u64, 0.0), (40_009, 2, 0.0), (30_011, 3, 0.9)] {
         let mut g = rng::from_seed(seed);
         let mut rows: Vec<Vec<(u32, f32)>> = Vec::with_capacity(nrows);
@@ -593,30 +594,29 @@ fn short_rows_have_the_reference_bits() {
         let x = vector(ncols, seed);
         let y0 = vector(nrows, seed ^ 5);
         let bits = |v: &[f32]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
-        let plus = |y: &[f32], t: &[f32]| y.iter().zip(t).map(|(a, b)| a + b).collect::<Vec<_>>();
-
-        let (mut got, mut want) = (vec![f32::NAN; nrows], vec![0.0; nrows]);
-        a.mul_vec(&x, &mut got);
-        a.mul_vec_reference(&x, &mut want);
-        assert_eq!(bits(&got), bits(&want), "Csr::mul_vec, {nrows} rows");
-        let mut got = y0.clone();
-        a.mul_vec_add(&x, &mut got);
-        assert_eq!(
-            bits(&got),
-            bits(&plus(&y0, &want)),
-            "Csr::mul_vec_add, {nrows} rows"
+        type Product<'m> = &'m dyn Fn(&[f32], &mut [f32]);
+        // A·x against the reference's bits, and y0 + A·x against y0 plus them.
+        let check = |what: &str, mul: Product, mul_add: Product, reference: Product| {
+            let (mut got, mut want) = (vec![f32::NAN; nrows], vec![0.0; nrows]);
+            mul(&x, &mut got);
+            reference(&x, &mut want);
+            assert_eq!(bits(&got), bits(&want), "{what}::mul_vec, {nrows} rows");
+            let mut got = y0.clone();
+            mul_add(&x, &mut got);
+            let want: Vec<f32> = y0.iter().zip(&want).map(|(a, b)| a + b).collect();
+            assert_eq!(bits(&got), bits(&want), "{what}::mul_vec_add, {nrows} rows");
+        };
+        check(
+            "Csr",
+            &|x, y| a.mul_vec(x, y),
+            &|x, y| a.mul_vec_add(x, y),
+            &|x, y| a.mul_vec_reference(x, y),
         );
-
-        let (mut got, mut want) = (vec![f32::NAN; nrows], vec![0.0; nrows]);
-        s.mul_vec(&x, &mut got);
-        s.mul_vec_reference(&x, &mut want);
-        assert_eq!(bits(&got), bits(&want), "SignCsr::mul_vec, {nrows} rows");
-        let mut got = y0.clone();
-        s.mul_vec_add(&x, &mut got);
-        assert_eq!(
-            bits(&got),
-            bits(&plus(&y0, &want)),
-            "SignCsr::mul_vec_add, {nrows} rows"
+        check(
+            "SignCsr",
+            &|x, y| s.mul_vec(x, y),
+            &|x, y| s.mul_vec_add(x, y),
+            &|x, y| s.mul_vec_reference(x, y),
         );
 
         if a.nnz() <= 1 << 15 {
@@ -635,6 +635,11 @@ fn short_rows_have_the_reference_bits() {
             s.mul_t_vec(&xt, &mut got);
             csr_from_rows(nrows, ncols, &pm).mul_t_vec_reference(&xt, &mut want);
             assert_eq!(bits(&got), bits(&want), "SignCsr::mul_t_vec, {nrows} rows");
+            scatters_checked += 1;
         }
     }
+    assert_eq!(
+        scatters_checked, 2,
+        "the first and third matrices have one scatter chunk"
+    );
 }
