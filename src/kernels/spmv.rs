@@ -1088,10 +1088,9 @@ unsafe fn rows<E: Entries, const ADD: bool>(
 /// Entries of every short row that [`rows_short_scalar`] reads
 /// unconditionally: at density 1/√D a row of the 199,210 × 750 matrix has
 /// more with probability 3 %, of the 10⁶ × 10³ one 0.4 %.
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
 const SCALAR_SHORT_STEPS: usize = 4; // the lanes of one f32x4
 
-/// Short rows without AVX-512: the first [`SCALAR_SHORT_STEPS`] terms of
+/// Short rows in scalar code (without AVX2, or with more than 2³¹ columns): the first [`SCALAR_SHORT_STEPS`] terms of
 /// every row are computed unconditionally (from clamped entry positions) and
 /// replaced by +0 past the row's end, so that no branch depends on the random
 /// row lengths; longer rows finish in a loop. Each row's terms are summed in
@@ -1102,7 +1101,6 @@ const SCALAR_SHORT_STEPS: usize = 4; // the lanes of one f32x4
 ///
 /// # Safety
 /// As [`rows`].
-#[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
 #[inline(always)]
 unsafe fn rows_short_scalar<E: Entries, const ADD: bool>(
     row_ptr: &[usize],
@@ -1654,21 +1652,44 @@ fn scatter_t<E: Entries>(rows: &[u32], ent: E, x: &[f32], y: &mut [f32]) {
 unsafe fn scatter_range<E: Entries>(
     rows: &[u32],
     ent: E,
-    mut lo: usize,
+    lo: usize,
     hi: usize,
     x: &[f32],
     p: *mut f32,
 ) {
-    let (xp, rp) = (x.as_ptr(), rows.as_ptr());
     #[cfg(all(
         target_arch = "x86_64",
         target_feature = "avx2",
         not(target_feature = "avx512f")
     ))]
-    unsafe {
-        use std::arch::x86_64::*;
-        let mut t = [0.0f32; 8];
-        while lo + 8 <= hi {
+    let lo = unsafe { scatter_windows(rows, ent, lo, hi, x, p) };
+    unsafe { scatter_scalar(rows.as_ptr(), ent, lo, hi, x.as_ptr(), p) }
+}
+
+/// The AVX2 loop of [`scatter_range`] over the whole groups of eight
+/// entries in `lo..hi`; returns where it stopped.
+///
+/// # Safety
+/// As [`scatter_range`].
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+#[inline(always)]
+unsafe fn scatter_windows<E: Entries>(
+    rows: &[u32],
+    ent: E,
+    mut lo: usize,
+    hi: usize,
+    x: &[f32],
+    p: *mut f32,
+) -> usize {
+    use std::arch::x86_64::*;
+    let (xp, rp) = (x.as_ptr(), rows.as_ptr());
+    let mut t = [0.0f32; 8];
+    while lo + 8 <= hi {
+        unsafe {
             let r0 = *rp.add(lo) as usize;
             if *rp.add(lo + 7) as usize - r0 < 16 && r0 + 16 <= x.len() {
                 let r = _mm256_loadu_si256(rp.add(lo).cast());
@@ -1681,15 +1702,13 @@ unsafe fn scatter_range<E: Entries>(
                 for (j, &tj) in t.iter().enumerate() {
                     *p.add(ent.col(lo + j)) += tj;
                 }
-                lo += 8;
             } else {
-                let next = lo + 8;
-                scatter_scalar(rp, ent, lo, next, xp, p);
-                lo = next;
+                scatter_scalar(rp, ent, lo, lo + 8, xp, p);
             }
         }
+        lo += 8;
     }
-    unsafe { scatter_scalar(rp, ent, lo, hi, xp, p) }
+    lo
 }
 
 /// The scalar loop of [`scatter_range`].
