@@ -769,7 +769,7 @@ trait Entries: Copy + Send + Sync {
     /// The terms of the eight consecutive entries `k..k + 8`. The eight
     /// elements of x are fetched with scalar loads and inserts: on the Zen 3
     /// a `vgatherdps` of eight cost more (A·x on the 199,210 × 750 matrix
-    /// ran 1.05–1.1 × faster this way).
+    /// ran 1.04–1.1 × faster this way).
     #[cfg(all(
         target_arch = "x86_64",
         target_feature = "avx2",
