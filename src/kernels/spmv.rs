@@ -1090,10 +1090,11 @@ unsafe fn rows<E: Entries, const ADD: bool>(
 /// more with probability 3 %, of the 10⁶ × 10³ one 0.4 %.
 const SCALAR_SHORT_STEPS: usize = 4; // the lanes of one f32x4
 
-/// Short rows in scalar code (without AVX2, or with more than 2³¹ columns): the first [`SCALAR_SHORT_STEPS`] terms of
-/// every row are computed unconditionally (from clamped entry positions) and
-/// replaced by +0 past the row's end, so that no branch depends on the random
-/// row lengths; longer rows finish in a loop. Each row's terms are summed in
+/// Short rows in scalar code (without AVX2, with more than 2³¹ columns, or
+/// for what the AVX2 kernel leaves): the first [`SCALAR_SHORT_STEPS`] terms
+/// of every row are computed unconditionally (from clamped entry positions)
+/// and replaced by +0 past the row's end, so that no branch depends on the
+/// random row lengths; longer rows finish in a loop. Each row's terms are summed in
 /// storage order from 0, exactly like [`rows_scalar`] (adding +0 to a sum
 /// that starts at +0 never changes it). [`rows_scalar`] mispredicts a
 /// branch on nearly every row of a very sparse matrix; this ran 2–2.5 ×
@@ -1496,9 +1497,9 @@ mod simd_avx2 {
         }
     }
 
-    /// The row lengths `rp[l + 1] − rp[l]`, l = 0..8, as i32 (truncated:
-    /// exact below 2³¹ entries per row; longer rows only fail the
-    /// comparisons with small step numbers, never wrongly pass them).
+    /// The row lengths `rp[l + 1] − rp[l]`, l = 0..8, as i32 (the low
+    /// halves of the differences: exact, since a chunk of
+    /// [`super::rows_short_avx2`] holds at most `TERMS_CAP` entries).
     ///
     /// # Safety
     /// `rp[0..9]` readable.
