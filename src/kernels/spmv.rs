@@ -33,9 +33,10 @@
 //!   at a time, each row's first four terms by one 4-wide load per row and
 //!   an 8 × 4 transpose, masked by length; the rare blocks with a longer
 //!   row are noted without a branch and finished after the pass.
-//! - Otherwise (long rows without AVX-512, no AVX2, or more than 2³¹
-//!   columns, which 32-bit gather offsets cannot address) the rows run in
-//!   scalar code.
+//! - **AVX2, long rows**: as with AVX-512, eight entries per register (x
+//!   fetched with scalar loads), two accumulators, a scalar tail.
+//! - Otherwise (no AVX2, or more than 2³¹ columns, which 32-bit gather
+//!   offsets cannot address) the rows run in scalar code.
 //!
 //! Rows are independent, and each row's sum is formed in an order that
 //! depends only on the matrix (which path, fixed by the average row length,
@@ -1071,8 +1072,14 @@ unsafe fn rows<E: Entries, const ADD: bool>(
         target_feature = "avx2",
         not(target_feature = "avx512f")
     ))]
-    if simd && !long {
-        unsafe { rows_short_avx2::<E, ADD>(row_ptr, ent, x, r0, y) };
+    if simd {
+        unsafe {
+            if long {
+                rows_long_avx2::<E, ADD>(row_ptr, ent, x, r0, y);
+            } else {
+                rows_short_avx2::<E, ADD>(row_ptr, ent, x, r0, y);
+            }
+        }
         return;
     }
     let _ = simd;
@@ -1330,6 +1337,66 @@ unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
         }
         if i < n {
             rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..]);
+        }
+    }
+}
+
+/// Long rows with AVX2, one at a time: sixteen consecutive entries per step
+/// into two alternating accumulators of eight lanes (`Entries::term8`), then
+/// eight, then the last 0–7 terms in scalar code; the lanes are added in a
+/// fixed order, then the scalar part. The transposed very sparse projection
+/// (≈ √D entries per row) and the transposed-copy form of Aᵀ·x run here.
+/// Against [`rows_scalar`], which they ran before: 1.09 × on the transposed
+/// copy of 199,210 × 750 (medians of three interleaved runs, 10.9 against
+/// 10.0 GiB/s); the same within noise on 10⁶ × 10³, whose gathers from a
+/// 4 MB x wait on memory either way.
+///
+/// # Safety
+/// As [`rows`].
+#[cfg(all(
+    target_arch = "x86_64",
+    target_feature = "avx2",
+    not(target_feature = "avx512f")
+))]
+#[inline(always)]
+unsafe fn rows_long_avx2<E: Entries, const ADD: bool>(
+    row_ptr: &[usize],
+    ent: E,
+    x: &[f32],
+    r0: usize,
+    y: &mut [f32],
+) {
+    use std::arch::x86_64::*;
+    let xp = x.as_ptr();
+    unsafe {
+        for (i, yr) in y.iter_mut().enumerate() {
+            let mut k = *row_ptr.get_unchecked(r0 + i);
+            let e = *row_ptr.get_unchecked(r0 + i + 1);
+            let mut a0 = _mm256_setzero_ps();
+            let mut a1 = _mm256_setzero_ps();
+            while k + 16 <= e {
+                a0 = _mm256_add_ps(a0, ent.term8(k, xp));
+                a1 = _mm256_add_ps(a1, ent.term8(k + 8, xp));
+                k += 16;
+            }
+            if k + 8 <= e {
+                a0 = _mm256_add_ps(a0, ent.term8(k, xp));
+                k += 8;
+            }
+            let mut tail = 0.0f32;
+            for k in k..e {
+                tail += ent.term(k, xp);
+            }
+            let a = _mm256_add_ps(a0, a1);
+            let a = _mm_add_ps(_mm256_castps256_ps128(a), _mm256_extractf128_ps::<1>(a));
+            let a = _mm_add_ps(a, _mm_movehl_ps(a, a));
+            let a = _mm_add_ss(a, _mm_movehdup_ps(a));
+            let acc = _mm_cvtss_f32(a) + tail;
+            if ADD {
+                *yr += acc;
+            } else {
+                *yr = acc;
+            }
         }
     }
 }
