@@ -15,26 +15,22 @@
 //! costs more than those bytes:
 //!
 //! - **Short rows** (average fewer than [`LONG_ROW`] entries per row — the
-//!   very sparse projection has 1–2): sixteen rows at a time, one row per
-//!   AVX-512 lane. The lanes read their row starts and lengths from the row
-//!   pointers, then step through their entries together, masked by length.
-//!   When the sixteen rows hold at most 32 entries, all their terms are
-//!   computed first from contiguous loads (one gather of `x` per sixteen
-//!   entries) and each step hands every lane its row's next term with one
-//!   two-register permute; otherwise each step gathers sixteen entries and
-//!   sixteen elements of `x`. No branch depends on a row's length, so the
-//!   random lengths of a very sparse matrix cost no branch mispredictions.
+//!   very sparse projection has 1–2), with AVX2 or AVX-512: chunks of up to
+//!   512 rows in two passes. First the terms of all the chunk's entries go
+//!   into a buffer in L1, eight at a time (x fetched with scalar loads and
+//!   inserts, which beat `vgatherdps` on the Zen 3 and the Zen 4); then
+//!   eight rows at a time, one per lane: each row's first four terms by one
+//!   4-wide load per row and an 8 × 4 transpose, masked by the row lengths;
+//!   the rare blocks with a longer row are noted without a branch and
+//!   finished after the pass. No branch depends on a row's length, so the
+//!   random lengths of a very sparse matrix cost no mispredictions. On the
+//!   Zen 4 this ran 1.5 × faster than a 16-lane AVX-512 kernel that
+//!   gathered each step's entries and x (199,210 × 750), and 0.92–1.0 × on
+//!   10⁶ × 10³ (README, session 9).
 //! - **Long rows** (the transposed projection has ≈ √D entries per row): one
-//!   row at a time, sixteen consecutive entries per step (contiguous loads,
-//!   one gather of `x`), two accumulators, a masked tail.
-//! - **AVX2, short rows**: chunks of up to 512 rows in two passes: the
-//!   terms of all the chunk's entries into a buffer in L1 (x fetched with
-//!   scalar loads, which beat `vgatherdps` on the Zen 3), then eight rows
-//!   at a time, each row's first four terms by one 4-wide load per row and
-//!   an 8 × 4 transpose, masked by length; the rare blocks with a longer
-//!   row are noted without a branch and finished after the pass.
-//! - **AVX2, long rows**: as with AVX-512, eight entries per register (x
-//!   fetched with scalar loads), two accumulators, a scalar tail.
+//!   row at a time, sixteen consecutive entries per step into two
+//!   accumulators (AVX-512: one gather of x per step and a masked tail;
+//!   AVX2: two registers of eight, x by scalar loads, a scalar tail).
 //! - Otherwise (no AVX2, or more than 2³¹ columns, which 32-bit gather
 //!   offsets cannot address) the rows run in scalar code.
 //!
@@ -58,7 +54,10 @@
 //!   64 chunks, each with its own partial sums (run under rayon), which are
 //!   then added in chunk order — the chunks depend only on nnz, so the
 //!   result does not depend on the thread count. Each product allocates the
-//!   partial sums, at most 64·ncols floats. Best when x is large and y small
+//!   partial sums, at most 64·ncols floats. With AVX2 (and AVX-512) eight
+//!   entries at a time take x from a window of 16 rows (two loads and a
+//!   permute), the products from one multiply; the adds into the partial
+//!   sums stay scalar. Best when x is large and y small
 //!   (a tall matrix: 10⁶ × 10³ runs 2.0–2.3 × faster than the copy).
 //! - **Transposed copy**: A·x on an explicit CSR of Aᵀ (entries of each
 //!   column in row order): no partial sums and no reduction, parallel over
@@ -163,15 +162,8 @@ pub enum CsrError {
 }
 
 /// Average number of entries per row from which rows are processed one at a
-/// time (sixteen consecutive entries per step) instead of sixteen rows at a time.
+/// time (sixteen consecutive entries per step) instead of in chunks of short rows.
 pub const LONG_ROW: usize = 12;
-
-/// Steps the AVX-512 short-row kernel takes for a block of sixteen rows
-/// whose terms fit in its two registers (see `rows_short_avx512`): at
-/// density 1/√D a row of the 199,210 × 750 matrix has more entries with
-/// probability 0.2 %.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-const SHORT_STEPS: usize = 6;
 
 /// Work (stored entries + rows) above which a product runs under rayon.
 pub const PAR_MIN_WORK: usize = 1 << 16;
@@ -751,31 +743,19 @@ trait Entries: Copy + Send + Sync {
     /// The column of entry `k`, read with a volatile load: LLVM merges
     /// eight plain reads of consecutive entries into one vector load and
     /// extracts the indices again, which ran slower on the Zen 3.
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     unsafe fn col(self, k: usize) -> usize;
 
     /// Lane i: the value of entry `k0 + i` times `v_i` (for [`SignCsr`], `v_i`
     /// with the entry's sign), for the eight entries `k0..k0 + 8`.
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     unsafe fn times8(self, k0: usize, v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256;
 
     /// The terms of the eight consecutive entries `k..k + 8`. The eight
     /// elements of x are fetched with scalar loads and inserts: on the Zen 3
     /// a `vgatherdps` of eight cost more (A·x on the 199,210 × 750 matrix
     /// ran 1.04–1.1 × faster this way).
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     #[inline(always)]
     unsafe fn term8(self, k: usize, x: *const f32) -> std::arch::x86_64::__m256 {
         unsafe {
@@ -793,16 +773,6 @@ trait Entries: Copy + Send + Sync {
     /// The terms of the entries `k + i` for the lanes `i` set in `mask` (0 elsewhere).
     #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
     unsafe fn term16_masked(self, k: usize, mask: u16, x: *const f32) -> simd::__m512;
-
-    /// The terms of the entries `base + idx[i]` for the lanes `i` set in `mask` (0 elsewhere).
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    unsafe fn term16_gather(
-        self,
-        base: usize,
-        idx: simd::__m512i,
-        mask: u16,
-        x: *const f32,
-    ) -> simd::__m512;
 }
 
 #[derive(Clone, Copy)]
@@ -830,21 +800,13 @@ impl Entries for CsrEntries<'_> {
         }
     }
 
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     #[inline(always)]
     unsafe fn col(self, k: usize) -> usize {
         unsafe { std::ptr::read_volatile(self.col.as_ptr().add(k)) as usize }
     }
 
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     #[inline(always)]
     unsafe fn times8(self, k0: usize, v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
         use std::arch::x86_64::*;
@@ -873,35 +835,6 @@ impl Entries for CsrEntries<'_> {
             _mm512_mul_ps(v, g)
         }
     }
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    #[inline(always)]
-    unsafe fn term16_gather(
-        self,
-        base: usize,
-        idx: simd::__m512i,
-        mask: u16,
-        x: *const f32,
-    ) -> simd::__m512 {
-        use simd::*;
-        unsafe {
-            let zero = _mm512_setzero_si512();
-            let c = _mm512_mask_i32gather_epi32::<4>(
-                zero,
-                mask,
-                idx,
-                self.col.as_ptr().add(base).cast(),
-            );
-            let v = _mm512_mask_i32gather_ps::<4>(
-                _mm512_setzero_ps(),
-                mask,
-                idx,
-                self.val.as_ptr().add(base),
-            );
-            let g = _mm512_mask_i32gather_ps::<4>(_mm512_setzero_ps(), mask, c, x);
-            _mm512_mul_ps(v, g)
-        }
-    }
 }
 
 impl Entries for SignEntries<'_> {
@@ -923,21 +856,13 @@ impl Entries for SignEntries<'_> {
         )
     }
 
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     #[inline(always)]
     unsafe fn col(self, k: usize) -> usize {
         unsafe { (std::ptr::read_volatile(self.0.as_ptr().add(k)) & !SIGN_BIT) as usize }
     }
 
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     #[inline(always)]
     unsafe fn times8(self, k0: usize, v: std::arch::x86_64::__m256) -> std::arch::x86_64::__m256 {
         use std::arch::x86_64::*;
@@ -964,27 +889,6 @@ impl Entries for SignEntries<'_> {
         use simd::*;
         unsafe {
             let e = _mm512_maskz_loadu_epi32(mask, self.0.as_ptr().add(k).cast());
-            sign_apply(e, x, mask)
-        }
-    }
-
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-    #[inline(always)]
-    unsafe fn term16_gather(
-        self,
-        base: usize,
-        idx: simd::__m512i,
-        mask: u16,
-        x: *const f32,
-    ) -> simd::__m512 {
-        use simd::*;
-        unsafe {
-            let e = _mm512_mask_i32gather_epi32::<4>(
-                _mm512_setzero_si512(),
-                mask,
-                idx,
-                self.0.as_ptr().add(base).cast(),
-            );
             sign_apply(e, x, mask)
         }
     }
@@ -1056,28 +960,16 @@ unsafe fn rows<E: Entries, const ADD: bool>(
     long: bool,
     simd: bool,
 ) {
-    #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     if simd {
         unsafe {
-            if long {
-                rows_long_avx512::<E, ADD>(row_ptr, ent, x, r0, y);
-            } else {
-                rows_short_avx512::<E, ADD>(row_ptr, ent, x, r0, y);
-            }
-        }
-        return;
-    }
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
-    if simd {
-        unsafe {
-            if long {
-                rows_long_avx2::<E, ADD>(row_ptr, ent, x, r0, y);
-            } else {
+            if !long {
                 rows_short_avx2::<E, ADD>(row_ptr, ent, x, r0, y);
+            } else {
+                #[cfg(target_feature = "avx512f")]
+                rows_long_avx512::<E, ADD>(row_ptr, ent, x, r0, y);
+                #[cfg(not(target_feature = "avx512f"))]
+                rows_long_avx2::<E, ADD>(row_ptr, ent, x, r0, y);
             }
         }
         return;
@@ -1226,121 +1118,6 @@ unsafe fn rows_long_avx512<E: Entries, const ADD: bool>(
     }
 }
 
-/// The terms of the `n ≤ 32` entries `base..base + n` in two registers
-/// (entry `base + i` in lane i of the first for i < 16, lane i − 16 of the
-/// second otherwise; lanes past n hold 0). Reads no entry past `base + n`.
-///
-/// # Safety
-/// Entries `base..base + n` exist and their columns index into `x`.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-#[inline(always)]
-unsafe fn terms32<E: Entries>(
-    ent: E,
-    base: usize,
-    n: usize,
-    xp: *const f32,
-) -> (simd::__m512, simd::__m512) {
-    use simd::*;
-    let part = |k: usize, m: usize| {
-        // SAFETY: entries k..k + m exist (m ≤ 16), as the caller guarantees.
-        unsafe {
-            match m {
-                0 => _mm512_setzero_ps(),
-                16 => ent.term16(k, xp),
-                _ => ent.term16_masked(k, ((1u32 << m) - 1) as u16, xp),
-            }
-        }
-    };
-    (part(base, n.min(16)), part(base + 16, n.saturating_sub(16)))
-}
-
-/// Short rows, sixteen at a time (one per lane), stepping through their
-/// entries together under a length mask; leftover rows run in scalar code.
-/// When the sixteen rows hold at most 32 entries (the usual case for a very
-/// sparse matrix) their terms are computed up front with contiguous loads
-/// ([`terms32`]) and each step permutes them to the lanes; otherwise each
-/// step gathers entries and `x`. Each lane sums its row's terms in storage
-/// order from 0, exactly like [`rows_scalar`].
-///
-/// # Safety
-/// As [`rows`]; `x.len() <= 2^31`.
-#[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
-#[inline(always)]
-unsafe fn rows_short_avx512<E: Entries, const ADD: bool>(
-    row_ptr: &[usize],
-    ent: E,
-    x: &[f32],
-    r0: usize,
-    y: &mut [f32],
-) {
-    use simd::*;
-    let xp = x.as_ptr();
-    let n = y.len();
-    let mut i = 0;
-    unsafe {
-        while i + 16 <= n {
-            let rp = row_ptr.as_ptr().add(r0 + i);
-            let base = *rp;
-            let block_nnz = *rp.add(16) - base;
-            // The block's entries must be addressable by 32-bit offsets.
-            if block_nnz > i32::MAX as usize {
-                rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..i + 16]);
-                i += 16;
-                continue;
-            }
-            let b = _mm512_set1_epi64(base as i64);
-            let s_lo = _mm512_sub_epi64(_mm512_loadu_si512(rp.cast()), b);
-            let s_hi = _mm512_sub_epi64(_mm512_loadu_si512(rp.add(8).cast()), b);
-            let e_lo = _mm512_sub_epi64(_mm512_loadu_si512(rp.add(1).cast()), b);
-            let e_hi = _mm512_sub_epi64(_mm512_loadu_si512(rp.add(9).cast()), b);
-            let start = _mm512_inserti64x4::<1>(
-                _mm512_castsi256_si512(_mm512_cvtepi64_epi32(s_lo)),
-                _mm512_cvtepi64_epi32(s_hi),
-            );
-            let end = _mm512_inserti64x4::<1>(
-                _mm512_castsi256_si512(_mm512_cvtepi64_epi32(e_lo)),
-                _mm512_cvtepi64_epi32(e_hi),
-            );
-            let mut idx = start;
-            let one = _mm512_set1_epi32(1);
-            let mut acc = _mm512_setzero_ps();
-            let mut mask = _mm512_cmplt_epi32_mask(idx, end);
-            if block_nnz <= 32 {
-                // The block's entries fit in two registers: compute all their
-                // terms with contiguous loads (one gather of x per 16 entries),
-                // then hand each lane its row's next term with a two-register
-                // permute instead of gathering entries and x row by row.
-                let (t_lo, t_hi) = terms32(ent, base, block_nnz, xp);
-                // A fixed number of steps first, without a branch on the
-                // rows' lengths (which would mispredict on random lengths);
-                // lanes whose rows have ended add +0, which leaves their sums
-                // unchanged (a sum that starts at +0 is never −0).
-                for _ in 0..SHORT_STEPS {
-                    let t = _mm512_maskz_permutex2var_ps(mask, t_lo, idx, t_hi);
-                    acc = _mm512_add_ps(acc, t);
-                    idx = _mm512_add_epi32(idx, one);
-                    mask = _mm512_cmplt_epi32_mask(idx, end);
-                }
-                // Rows longer than that (rare) finish in the gather loop below.
-            }
-            while mask != 0 {
-                acc = _mm512_add_ps(acc, ent.term16_gather(base, idx, mask, xp));
-                idx = _mm512_add_epi32(idx, one);
-                mask = _mm512_cmplt_epi32_mask(idx, end);
-            }
-            let yp = y.as_mut_ptr().add(i);
-            if ADD {
-                acc = _mm512_add_ps(_mm512_loadu_ps(yp), acc);
-            }
-            _mm512_storeu_ps(yp, acc);
-            i += 16;
-        }
-        if i < n {
-            rows_scalar::<E, ADD>(row_ptr, ent, x, r0 + i, &mut y[i..]);
-        }
-    }
-}
-
 /// Long rows with AVX2, one at a time: sixteen consecutive entries per step
 /// into two alternating accumulators of eight lanes (`Entries::term8`), then
 /// eight, then the last 0–7 terms in scalar code; the lanes are added in a
@@ -1404,22 +1181,14 @@ unsafe fn rows_long_avx2<E: Entries, const ADD: bool>(
 /// Entries whose terms one chunk of [`rows_short_avx2`] computes into its
 /// buffer (4 KiB, in L1 beside x); a chunk with more runs
 /// [`rows_short_scalar`].
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 const TERMS_CAP: usize = 1024;
 
 /// Most rows in one chunk of [`rows_short_avx2`]. Chunks hold about
 /// `TERMS_CAP / 2` entries (so that a random matrix rarely overflows the
 /// buffer), at most this many rows. 64 and 128 rows ran 3–7 % slower on the
 /// Zen 3; 1024 the same.
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 const CHUNK_ROWS: usize = 512;
 
 /// Short rows with AVX2, in chunks of rows whose entries fit a buffer of
@@ -1444,11 +1213,7 @@ const CHUNK_ROWS: usize = 512;
 ///
 /// # Safety
 /// As [`rows`].
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 #[inline(always)]
 unsafe fn rows_short_avx2<E: Entries, const ADD: bool>(
     row_ptr: &[usize],
@@ -1539,11 +1304,7 @@ unsafe fn rows_short_avx2<E: Entries, const ADD: bool>(
 }
 
 /// AVX2 pieces of [`rows_short_avx2`] and of `Entries::term8`.
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 mod simd_avx2 {
     use std::arch::x86_64::*;
 
@@ -1725,11 +1486,7 @@ unsafe fn scatter_range<E: Entries>(
     x: &[f32],
     p: *mut f32,
 ) {
-    #[cfg(all(
-        target_arch = "x86_64",
-        target_feature = "avx2",
-        not(target_feature = "avx512f")
-    ))]
+    #[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
     let lo = unsafe { scatter_windows(rows, ent, lo, hi, x, p) };
     unsafe { scatter_scalar(rows.as_ptr(), ent, lo, hi, x.as_ptr(), p) }
 }
@@ -1739,11 +1496,7 @@ unsafe fn scatter_range<E: Entries>(
 ///
 /// # Safety
 /// As [`scatter_range`].
-#[cfg(all(
-    target_arch = "x86_64",
-    target_feature = "avx2",
-    not(target_feature = "avx512f")
-))]
+#[cfg(all(target_arch = "x86_64", target_feature = "avx2"))]
 #[inline(always)]
 unsafe fn scatter_windows<E: Entries>(
     rows: &[u32],
