@@ -34,17 +34,21 @@ pub const NV_MAX: usize = 2;
 /// Columns of a full micro-tile.
 pub const NR: usize = NV_MAX * LANES;
 
-/// Computes the MR×(LANES·NV) product of the packed micro-panels and writes
-/// `alpha·AB + beta·C` into the `mr`×`nr` corner of C at `c` (row stride `ldc`).
-/// `beta == 0` writes without reading C.
+/// Computes the R×(LANES·NV) product of the first R rows of the packed A
+/// micro-panel (R ≤ MR; the panel keeps its stride of MR floats per k step)
+/// and the packed B micro-panel, and writes `alpha·AB + beta·C` into the
+/// `mr`×`nr` corner of C at `c` (row stride `ldc`). `beta == 0` writes
+/// without reading C. R·NV·kc FMAs of LANES lanes: an edge tile of fewer
+/// than MR rows runs with a smaller R instead of computing padding rows
+/// (see `driver::by_shape`).
 ///
 /// # Safety
 /// `pa` must hold `kc·MR` floats, `pb` `kc·LANES·NV` floats and be 64-byte
 /// aligned, and `c` must be valid for an `mr`×`nr` tile with row stride `ldc`;
-/// `mr ≤ MR`, `nr ≤ LANES·NV`.
+/// `mr ≤ R ≤ MR`, `nr ≤ LANES·NV`.
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn tile<const NV: usize>(
+pub unsafe fn tile<const R: usize, const NV: usize>(
     kc: usize,
     pa: *const f32,
     pb: *const f32,
@@ -56,7 +60,7 @@ pub unsafe fn tile<const NV: usize>(
     nr: usize,
 ) {
     prefetch_c(c, ldc, mr, nr);
-    let mut acc = [[V::ZERO; NV]; MR];
+    let mut acc = [[V::ZERO; NV]; R];
     let mut pa = pa;
     let mut pb = pb as *const V;
     for _ in 0..kc {
@@ -67,7 +71,7 @@ pub unsafe fn tile<const NV: usize>(
             for v in 0..NV {
                 bv[v] = *pb.add(v);
             }
-            for r in 0..MR {
+            for r in 0..R {
                 let a = V::splat(*pa.add(r));
                 for v in 0..NV {
                     acc[r][v] = a.mul_add(bv[v], acc[r][v]);
@@ -78,10 +82,10 @@ pub unsafe fn tile<const NV: usize>(
         }
     }
     // SAFETY: forwarded from the caller's contract.
-    unsafe { store::<NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
 }
 
-/// Like [`tile`], but reads A unpacked: element (r, p) of the tile's A rows
+/// Like [`tile`], but reads A unpacked: element (r, p) of the tile's R A rows
 /// at `pa + min(r, mr−1)·rsa + p·csa` (rows past `mr` repeat the last real
 /// row; their results are never stored). Used when C has a single NR strip
 /// of columns, where every A value is used exactly once and packing A would
@@ -92,7 +96,7 @@ pub unsafe fn tile<const NV: usize>(
 /// `pb` and `c` as for [`tile`].
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-pub unsafe fn tile_strided<const NV: usize>(
+pub unsafe fn tile_strided<const R: usize, const NV: usize>(
     kc: usize,
     pa: *const f32,
     rsa: usize,
@@ -106,8 +110,8 @@ pub unsafe fn tile_strided<const NV: usize>(
     nr: usize,
 ) {
     prefetch_c(c, ldc, mr, nr);
-    let ro: [usize; MR] = std::array::from_fn(|r| r.min(mr - 1) * rsa);
-    let mut acc = [[V::ZERO; NV]; MR];
+    let ro: [usize; R] = std::array::from_fn(|r| r.min(mr - 1) * rsa);
+    let mut acc = [[V::ZERO; NV]; R];
     let mut pa = pa;
     let mut pb = pb as *const V;
     for _ in 0..kc {
@@ -118,7 +122,7 @@ pub unsafe fn tile_strided<const NV: usize>(
             for v in 0..NV {
                 bv[v] = *pb.add(v);
             }
-            for r in 0..MR {
+            for r in 0..R {
                 let a = V::splat(*pa.add(ro[r]));
                 for v in 0..NV {
                     acc[r][v] = a.mul_add(bv[v], acc[r][v]);
@@ -129,7 +133,7 @@ pub unsafe fn tile_strided<const NV: usize>(
         }
     }
     // SAFETY: forwarded from the caller's contract.
-    unsafe { store::<NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
 }
 
 /// Asks for the first and last cache line of each of the tile's `mr` rows of
@@ -150,8 +154,8 @@ fn prefetch_c(c: *mut f32, ldc: usize, mr: usize, nr: usize) {
 /// # Safety
 /// `c` must be valid for an `mr`×`nr` tile with row stride `ldc`.
 #[inline(always)]
-unsafe fn store<const NV: usize>(
-    acc: &[[V; NV]; MR],
+unsafe fn store<const R: usize, const NV: usize>(
+    acc: &[[V; NV]; R],
     alpha: f32,
     beta: f32,
     c: *mut f32,
@@ -161,7 +165,7 @@ unsafe fn store<const NV: usize>(
 ) {
     let va = V::splat(alpha);
     let vb = V::splat(beta);
-    if mr == MR && nr == NV * LANES {
+    if mr == R && nr == NV * LANES {
         for (r, row) in acc.iter().enumerate() {
             for (v, x) in row.iter().enumerate() {
                 // SAFETY: full tile inside C as guaranteed by the caller.
@@ -178,7 +182,7 @@ unsafe fn store<const NV: usize>(
         }
     } else {
         // SAFETY: forwarded from the caller's contract.
-        unsafe { store_edge::<NV>(acc, alpha, beta, c, ldc, mr, nr) };
+        unsafe { store_edge::<R, NV>(acc, alpha, beta, c, ldc, mr, nr) };
     }
 }
 
@@ -192,8 +196,8 @@ unsafe fn store<const NV: usize>(
 #[cfg(all(target_arch = "x86_64", target_feature = "avx512f"))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn store_edge<const NV: usize>(
-    acc: &[[V; NV]; MR],
+unsafe fn store_edge<const R: usize, const NV: usize>(
+    acc: &[[V; NV]; R],
     alpha: f32,
     beta: f32,
     c: *mut f32,
@@ -234,8 +238,8 @@ unsafe fn store_edge<const NV: usize>(
 #[cfg(not(all(target_arch = "x86_64", target_feature = "avx512f")))]
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-unsafe fn store_edge<const NV: usize>(
-    acc: &[[V; NV]; MR],
+unsafe fn store_edge<const R: usize, const NV: usize>(
+    acc: &[[V; NV]; R],
     alpha: f32,
     beta: f32,
     c: *mut f32,
