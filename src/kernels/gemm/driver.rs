@@ -187,10 +187,10 @@ pub(super) fn gemm(
 
 /// Calls the micro-kernel `kernel::$f` instantiated for an `mr`×`nr` tile:
 /// two vectors of B when `nr` needs them, else one, and the fewest rows
-/// among MR/3, 2·MR/3 and MR that hold `mr`. An edge of 8 rows (128 = 10·12
-/// + 8 with AVX-512) then costs 8 rows of FMAs, not 12: on the Zen 4,
-/// 128×784×200 and 128×200×200 went from 1.01 to 1.06 × matrixmultiply
-/// (medians of interleaved rounds, `scripts/openblas_sgemm.py`).
+/// among MR/3, 2·MR/3 and MR that hold `mr`. With AVX-512, 128 rows are
+/// ten tiles of 12 and one of 8, which then costs 8 rows of FMAs, not 12:
+/// on the Zen 4, 128×784×200 and 128×200×200 went from 1.01 to 1.06 ×
+/// matrixmultiply (medians of interleaved rounds, `scripts/openblas_sgemm.py`).
 macro_rules! by_shape {
     ($f:ident, $mr:expr, $nr:expr, ($($arg:expr),*)) => {
         match ($mr.div_ceil(MR / 3), padded_width($nr) == NR) {
