@@ -25,7 +25,7 @@
 //!   finished after the pass. No branch depends on a row's length, so the
 //!   random lengths of a very sparse matrix cost no mispredictions. On the
 //!   Zen 4 this ran 1.5 × faster than a 16-lane AVX-512 kernel that
-//!   gathered each step's entries and x (199,210 × 750), and 0.92–1.0 × on
+//!   gathered each step's entries and x (199,210 × 750), and 0.91–0.96 × on
 //!   10⁶ × 10³ (README, session 9).
 //! - **Long rows** (the transposed projection has ≈ √D entries per row): one
 //!   row at a time, sixteen consecutive entries per step into two
