@@ -12,11 +12,9 @@ const METHODS: [AdjointMethod; 2] = [AdjointMethod::Scatter, AdjointMethod::Tran
 /// Random matrices in four shapes: short rows (0–4 entries: the short-row
 /// kernels), long rows (0–80: the long-row kernels), and two "spiky" ones
 /// whose rows have at most one entry (or, in the sparser, none in even rows)
-/// except every 16th, which has up to 16 (short on average, and at most 31
-/// entries per block of sixteen rows, so the AVX-512 short-row kernel takes
-/// its permute path, with one row per block that outlasts its fixed number
-/// of steps, and the AVX2 one finishes a block with a row of more than four
-/// and of more than eight entries).
+/// except every 16th, which has up to 16 (short on average, so the
+/// short-row kernel finishes blocks of eight rows with a row of more than
+/// four and of more than eight entries).
 fn rows_strategy() -> impl Strategy<Value = (usize, usize, Vec<Vec<(u32, f32)>>)> {
     (0usize..=41, 0usize..=41, 0u8..4).prop_flat_map(|(nrows, ncols, shape)| {
         let max_len = [4, 80, 16, 16][shape as usize];
