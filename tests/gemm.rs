@@ -12,7 +12,7 @@
 //! tight enough that a missed or doubled term (error ≈ |a||b| ≫ k·u·Σ) fails.
 
 use intrinsic_dim::kernels::gemm::{
-    SgemmFn, Trans, sgemm, sgemm_reference, sgemm_serial, sgemv, sgemv_reference,
+    MR, NR, SgemmFn, Trans, sgemm, sgemm_reference, sgemm_serial, sgemv, sgemv_reference,
 };
 use intrinsic_dim::rng::{self, Stream};
 use proptest::prelude::*;
@@ -159,6 +159,32 @@ fn sgemm_many_blocks_every_transpose() {
                 };
                 check_case(&case, sgemm);
                 check_case(&Case { beta: 0.0, ..case }, sgemm_serial);
+            }
+        }
+    }
+}
+
+/// Every tile shape the driver can pick: each row count 1..=2·MR + 1 (edge
+/// tiles of MR/3, 2·MR/3 and MR rows after full ones) against widths that
+/// take the unpacked single-strip path with one or two vectors of B (n ≤ NR)
+/// and the packed path ending in a one- or two-vector strip.
+#[test]
+fn sgemm_every_edge_tile() {
+    for m in 1..=2 * MR + 1 {
+        for n in [NR / 4 + 1, NR, NR + NR / 4 + 1, 2 * NR] {
+            for (ta, tb) in [(Trans::No, Trans::No), (Trans::Yes, Trans::Yes)] {
+                let case = Case {
+                    ta,
+                    tb,
+                    m,
+                    n,
+                    k: 23,
+                    alpha: 1.7,
+                    beta: -0.5,
+                    pad: 1,
+                    seed: m as u64,
+                };
+                check_case(&case, sgemm_serial);
             }
         }
     }
