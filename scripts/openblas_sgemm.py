@@ -10,8 +10,8 @@ and B (K×N), the operation `sgemm/ours_1t` and `sgemm/ours_all` time.
 
 With --rounds R, every round times each shape back to back, first ours
 (`cargo bench --bench kernels -- sgemm/ours_{1t,all}/<shape>$`, Criterion's
-point estimate, the middle figure it prints; with one thread also `sgemm/matrixmultiply_1t/<shape>` in the same
-Criterion run) then OpenBLAS, and prints per shape the median of each, the
+point estimate, the middle figure it prints, and `sgemm/matrixmultiply_{1t,all}/<shape>`
+in the same Criterion run, with MATMUL_NUM_THREADS set to the thread count) then OpenBLAS, and prints per shape the median of each, the
 median of the R per-round ratios and the ratio of the best rounds (other
 tenants only ever slow a run down, so each side's best round is its speed on
 a quiet machine). This machine's speed drifts by tens of per cent
@@ -60,12 +60,14 @@ def openblas(np, rng, m, k, n, seconds):
 
 def criterion(threads, m, k, n):
     """Criterion's point estimate in GFLOP/s (its elem/s are FLOP/s) for one
-    shape: ours, and with one thread also matrixmultiply's (else None), from one run."""
-    names = "(ours_1t|matrixmultiply_1t)" if threads == 1 else "ours_all"
+    shape, ours and matrixmultiply's, from one run on `threads` threads."""
+    suffix = "1t" if threads == 1 else "all"
     run = subprocess.run(
-        ["cargo", "bench", "--bench", "kernels", "--", f"^sgemm/{names}/{m}x{k}x{n}$",
+        ["cargo", "bench", "--bench", "kernels", "--",
+         f"^sgemm/(ours|matrixmultiply)_{suffix}/{m}x{k}x{n}$",
          "--warm-up-time", "0.5", "--measurement-time", "1.5"],
         capture_output=True, text=True,
+        env={**os.environ, "MATMUL_NUM_THREADS": str(threads)},
     )
     if run.returncode != 0:
         sys.exit(f"openblas_sgemm.py: cargo bench failed:\n{run.stderr}")
@@ -75,17 +77,18 @@ def criterion(threads, m, k, n):
         run.stdout, re.M,
     ):
         found[name] = float(value) * {"G": 1.0, "M": 1e-3, "K": 1e-6, "": 1e-9}[unit]
-    ours = "ours_1t" if threads == 1 else "ours_all"
-    for want in [ours] + (["matrixmultiply_1t"] if threads == 1 else []):
+    wants = [f"ours_{suffix}", f"matrixmultiply_{suffix}"]
+    for want in wants:
         if want not in found:
             sys.exit(f"openblas_sgemm.py: no throughput for {want}/{m}x{k}x{n} in cargo bench output")
-    return found[ours], found.get("matrixmultiply_1t")
+    return found[wants[0]], found[wants[1]]
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--threads", type=int, choices=[1, 2], required=True,
-                   help="OpenBLAS threads; ours runs sgemm/ours_1t (1) or sgemm/ours_all (2)")
+                   help="threads of OpenBLAS and matrixmultiply; ours runs sgemm/ours_1t (1) "
+                        "or sgemm/ours_all (2)")
     p.add_argument("--rounds", type=int, default=0,
                    help="interleave with our Criterion benchmark for this many rounds (0: OpenBLAS alone)")
     p.add_argument("--seconds", type=float, default=1.5, help="OpenBLAS timing per shape and round")
@@ -108,11 +111,11 @@ def main():
             o, mm = criterion(args.threads, *s)
             res[s].append((o, mm, openblas(np, rng, *s, args.seconds)))
         got = " ".join(f"{'x'.join(map(str, sh))}:" + "/".join(
-            "-" if v is None else f"{v:.1f}" for v in res[sh][-1]) for sh in SHAPES)
+            f"{v:.1f}" for v in res[sh][-1]) for sh in SHAPES)
         print(f"round {r + 1} of {args.rounds} (ours/matrixmultiply/OpenBLAS): {got}", file=sys.stderr)
     med = statistics.median
     print("shape\tours\tOpenBLAS\tours/OpenBLAS: median of rounds (range), of best rounds"
-          + ("\tmatrixmultiply\tours/matrixmultiply: the same" if args.threads == 1 else ""))
+          "\tmatrixmultiply\tours/matrixmultiply: the same")
 
     def ratio(ours, other):
         r = [o / b for o, b in zip(ours, other)]
@@ -120,10 +123,8 @@ def main():
 
     for (m, k, n), rows in res.items():
         o, mm, ob = ([r[i] for r in rows] for i in range(3))
-        line = f"{m}x{k}x{n}\t{med(o):.1f}\t{med(ob):.1f}\t{ratio(o, ob)}"
-        if args.threads == 1:
-            line += f"\t{med(mm):.1f}\t{ratio(o, mm)}"
-        print(line)
+        print(f"{m}x{k}x{n}\t{med(o):.1f}\t{med(ob):.1f}\t{ratio(o, ob)}"
+              f"\t{med(mm):.1f}\t{ratio(o, mm)}")
 
 
 if __name__ == "__main__":

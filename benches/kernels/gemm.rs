@@ -1,9 +1,17 @@
 //! SGEMM and SGEMV benchmarks: ours vs the `matrixmultiply` crate in the same
-//! run, one thread (our `sgemm_serial`, matrixmultiply without its threading
-//! feature) and all threads (our `sgemm`). Throughput is 2·m·n·k FLOP for
-//! GEMM (Criterion prints FLOP/s as elem/s) and the bytes of A for GEMV.
+//! run, one thread (our `sgemm_serial`) and all threads (our `sgemm`).
+//! Throughput is 2·m·n·k FLOP for GEMM (Criterion prints FLOP/s as elem/s)
+//! and the bytes of A for GEMV.
 //!
-//! Filter e.g. `cargo bench --bench kernels -- sgemm/128x784x200`.
+//! matrixmultiply's `threading` feature takes its thread count from
+//! `MATMUL_NUM_THREADS` once per process, so one run times it either on one
+//! thread (`sgemm/matrixmultiply_1t`, the variable unset or 1) or on all
+//! (`sgemm/matrixmultiply_all`, the variable at rayon's thread count):
+//!
+//! ```sh
+//! cargo bench --bench kernels -- 'sgemm/(ours|matrixmultiply)_1t'
+//! MATMUL_NUM_THREADS=2 cargo bench --bench kernels -- 'sgemm/(ours|matrixmultiply)_all'
+//! ```
 
 use std::hint::black_box;
 
@@ -33,7 +41,29 @@ const SHAPES: [(usize, usize, usize); 8] = [
     (1024, 1024, 1024),
 ];
 
+/// The threads matrixmultiply runs on in this process, and the name of its
+/// benchmarks: `matrixmultiply_1t` or `matrixmultiply_all`.
+fn matrixmultiply_threads() -> (usize, &'static str) {
+    let threads = std::env::var("MATMUL_NUM_THREADS")
+        .ok()
+        .and_then(|s| s.parse::<usize>().ok())
+        .unwrap_or(1)
+        .max(1);
+    if threads == 1 {
+        return (1, "matrixmultiply_1t");
+    }
+    let ours = rayon::current_num_threads();
+    if threads != ours {
+        eprintln!(
+            "sgemm: MATMUL_NUM_THREADS={threads} but rayon runs {ours} threads; \
+             matrixmultiply_all compares different thread counts"
+        );
+    }
+    (threads, "matrixmultiply_all")
+}
+
 pub fn bench(c: &mut Criterion) {
+    let (_, mm_name) = matrixmultiply_threads();
     let mut g = c.benchmark_group("sgemm");
     for &(m, k, n) in &SHAPES {
         let a = randn(0, m * k);
@@ -62,7 +92,7 @@ pub fn bench(c: &mut Criterion) {
         g.bench_function(BenchmarkId::new("ours_1t", &id), |bch| {
             bch.iter(|| ours(sgemm_serial, &mut out))
         });
-        g.bench_function(BenchmarkId::new("matrixmultiply_1t", &id), |bch| {
+        g.bench_function(BenchmarkId::new(mm_name, &id), |bch| {
             bch.iter(|| unsafe {
                 matrixmultiply::sgemm(
                     m,
