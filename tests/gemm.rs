@@ -227,6 +227,9 @@ fn sgemm_same_bits_whatever_the_thread_count() {
         (Trans::No, Trans::No, 301, 203, 530),
         (Trans::Yes, Trans::No, 128, 200, 784),
         (Trans::No, Trans::Yes, 784, 200, 128),
+        // wide: each thread packs all of B for its rows
+        (Trans::No, Trans::No, 128, 784, 200),
+        (Trans::Yes, Trans::Yes, 97, 531, 90),
     ] {
         let (ar, ac) = dims(ta, m, k);
         let (br, bc) = dims(tb, k, n);
