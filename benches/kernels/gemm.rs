@@ -4,8 +4,9 @@
 //! and the bytes of A for GEMV.
 //!
 //! matrixmultiply's `threading` feature takes its thread count from
-//! `MATMUL_NUM_THREADS` once per process, so one run times it either on one
-//! thread (`sgemm/matrixmultiply_1t`, the variable unset or 1) or on all
+//! `MATMUL_NUM_THREADS` once per process (every physical core when it is
+//! unset, which `benches/kernels.rs` turns into 1), so one run times it
+//! either on one thread (`sgemm/matrixmultiply_1t`) or on all
 //! (`sgemm/matrixmultiply_all`, the variable at rayon's thread count):
 //!
 //! ```sh
@@ -41,16 +42,15 @@ const SHAPES: [(usize, usize, usize); 8] = [
     (1024, 1024, 1024),
 ];
 
-/// The threads matrixmultiply runs on in this process, and the name of its
-/// benchmarks: `matrixmultiply_1t` or `matrixmultiply_all`.
-fn matrixmultiply_threads() -> (usize, &'static str) {
-    let threads = std::env::var("MATMUL_NUM_THREADS")
-        .ok()
-        .and_then(|s| s.parse::<usize>().ok())
-        .unwrap_or(1)
-        .max(1);
-    if threads == 1 {
-        return (1, "matrixmultiply_1t");
+/// The name of matrixmultiply's benchmarks in this process:
+/// `matrixmultiply_1t` or `matrixmultiply_all`.
+fn matrixmultiply_name() -> &'static str {
+    let var = std::env::var("MATMUL_NUM_THREADS").unwrap_or_default();
+    let threads: usize = var.parse().unwrap_or_else(|_| {
+        panic!("MATMUL_NUM_THREADS={var:?} is not a number of threads: unset it or set 1 or 2")
+    });
+    if threads <= 1 {
+        return "matrixmultiply_1t";
     }
     let ours = rayon::current_num_threads();
     if threads != ours {
@@ -59,11 +59,11 @@ fn matrixmultiply_threads() -> (usize, &'static str) {
              matrixmultiply_all compares different thread counts"
         );
     }
-    (threads, "matrixmultiply_all")
+    "matrixmultiply_all"
 }
 
 pub fn bench(c: &mut Criterion) {
-    let (_, mm_name) = matrixmultiply_threads();
+    let mm_name = matrixmultiply_name();
     let mut g = c.benchmark_group("sgemm");
     for &(m, k, n) in &SHAPES {
         let a = randn(0, m * k);
