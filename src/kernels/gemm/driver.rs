@@ -177,9 +177,30 @@ pub(super) fn gemm(
             for kb in 0..nkb {
                 let p0 = kb * kcb;
                 let kc = kcb.min(k - p0);
-                pack_b(tb, b, ldb, p0, kc, jc, nc, bp);
+                // With few rows of C (one A block), packing B in a pass of
+                // its own costs 5–8 % of the product (Zen 3); instead, a
+                // row-major B wider than one strip is packed by the first row
+                // tile's kernel as it reads B (`tile_packing_b`), except for
+                // a last strip whose width is not a whole number of vectors.
+                // 128 × 200 × 784 and the other 128- and 200-row shapes ran
+                // 4–11 % faster on one thread and 8–14 % on two (in-process
+                // A/B); with more rows the strided reads of B in that first
+                // tile cost what the pass saved (512³, 1024³: −1 to −2 %).
+                let fuse = matches!(tb, Trans::No) && nc > NR && m <= MC;
+                if fuse {
+                    let jr = (nc - 1) / NR * NR;
+                    if !(nc - jr).is_multiple_of(LANES) {
+                        let strip = &mut bp[(jr / NR) * NR * kc..];
+                        pack_b(tb, b, ldb, p0, kc, jc + jr, nc - jr, strip);
+                    }
+                } else {
+                    pack_b(tb, b, ldb, p0, kc, jc, nc, bp);
+                }
+                let src = fuse.then(|| &b[p0 * ldb + jc..]);
                 let beta_k = if kb == 0 { beta } else { 1.0 };
-                macro_rows(ta, a, lda, m, p0, kc, bp, jc, nc, alpha, beta_k, c, ldc);
+                macro_rows(
+                    ta, a, lda, m, p0, kc, bp, src, ldb, jc, nc, alpha, beta_k, c, ldc,
+                );
             }
         }
     });
@@ -205,7 +226,10 @@ macro_rules! by_shape {
 }
 
 /// Rows `0..rows` of C ← α·op(A)·packed B + β·C
-/// for one k block and one B panel at columns `jc..jc+nc`.
+/// for one k block and one B panel at columns `jc..jc+nc`. With `src` (the
+/// panel's first element in a row-major B with rows `ldb` apart) the first
+/// row tile packs each strip of whole vectors into `bp` as it goes; strips
+/// of other widths must be packed already.
 #[allow(clippy::too_many_arguments)]
 fn macro_rows(
     ta: Trans,
@@ -214,7 +238,9 @@ fn macro_rows(
     rows: usize,
     p0: usize,
     kc: usize,
-    bp: &[f32],
+    bp: &mut [f32],
+    src: Option<&[f32]>,
+    ldb: usize,
     jc: usize,
     nc: usize,
     alpha: f32,
@@ -232,6 +258,7 @@ fn macro_rows(
         };
         let nr = nc;
         let pb = bp.as_ptr();
+        assert!(src.is_none());
         for i in (0..rows).step_by(MR) {
             let mr = MR.min(rows - i);
             let (first, last) = match ta {
@@ -270,10 +297,27 @@ fn macro_rows(
                 let pa = ap[ir * kc..].as_ptr();
                 for jr in (0..nc).step_by(NR) {
                     let nr = NR.min(nc - jr);
-                    let pb = bp[(jr / NR) * NR * kc..].as_ptr();
+                    let pb = bp[(jr / NR) * NR * kc..].as_mut_ptr();
                     let off = (ic + ir) * ldc + jc + jr;
                     assert!(off + (mr - 1) * ldc + nr <= c.len());
                     let cp = c[off..].as_mut_ptr();
+                    if let Some(src) = src.filter(|_| ic + ir == 0 && nr.is_multiple_of(LANES)) {
+                        assert!((kc - 1) * ldb + jr + nr <= src.len());
+                        let sb = src[jr..].as_ptr();
+                        // SAFETY: B's rows p0..p0+kc, columns jc+jr..+nr lie
+                        // inside `src` (checked); the packed strip at pb has
+                        // room for kc·nr floats at a 64-byte aligned offset;
+                        // A and C as below.
+                        unsafe {
+                            by_shape!(
+                                tile_packing_b,
+                                mr,
+                                nr,
+                                (kc, pa, sb, ldb, pb, alpha, beta, cp, ldc, mr, nr)
+                            )
+                        };
+                        continue;
+                    }
                     // SAFETY: packed A holds kc·MR floats from pa, packed B
                     // holds kc·padded_width(nr) floats from pb at a 64-byte
                     // aligned offset (strips start at multiples of kc·NR), and

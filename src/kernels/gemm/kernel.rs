@@ -42,11 +42,16 @@ pub const NR: usize = NV_MAX * LANES;
 /// than MR rows runs with a smaller R instead of computing padding rows
 /// (see `driver::by_shape`).
 ///
+/// Not inlined, like [`tile_packing_b`]: with both inlined into the driver's
+/// loop, LLVM kept this kernel's accumulators on the stack in one build (27
+/// instead of 70 GFLOP/s on the Zen 3); a function of its own gets all the
+/// registers, for one call per tile.
+///
 /// # Safety
 /// `pa` must hold `kc·MR` floats, `pb` `kc·LANES·NV` floats and be 64-byte
 /// aligned, and `c` must be valid for an `mr`×`nr` tile with row stride `ldc`;
 /// `mr ≤ R ≤ MR`, `nr ≤ LANES·NV`.
-#[inline(always)]
+#[inline(never)]
 #[allow(clippy::too_many_arguments)]
 pub unsafe fn tile<const R: usize, const NV: usize>(
     kc: usize,
@@ -67,16 +72,8 @@ pub unsafe fn tile<const R: usize, const NV: usize>(
         // SAFETY: the caller guarantees kc steps of MR floats of A and NV
         // aligned vectors of B.
         unsafe {
-            let mut bv = [V::ZERO; NV];
-            for v in 0..NV {
-                bv[v] = *pb.add(v);
-            }
-            for r in 0..R {
-                let a = V::splat(*pa.add(r));
-                for v in 0..NV {
-                    acc[r][v] = a.mul_add(bv[v], acc[r][v]);
-                }
-            }
+            let bv: [V; NV] = std::array::from_fn(|v| *pb.add(v));
+            rank1(&mut acc, |r| *pa.add(r), &bv);
             pa = pa.add(MR);
             pb = pb.add(NV);
         }
@@ -118,22 +115,87 @@ pub unsafe fn tile_strided<const R: usize, const NV: usize>(
         // SAFETY: the caller guarantees the strided A reads and kc steps of
         // NV aligned vectors of B.
         unsafe {
-            let mut bv = [V::ZERO; NV];
-            for v in 0..NV {
-                bv[v] = *pb.add(v);
-            }
-            for r in 0..R {
-                let a = V::splat(*pa.add(ro[r]));
-                for v in 0..NV {
-                    acc[r][v] = a.mul_add(bv[v], acc[r][v]);
-                }
-            }
+            let bv: [V; NV] = std::array::from_fn(|v| *pb.add(v));
+            rank1(&mut acc, |r| *pa.add(ro[r]), &bv);
             pa = pa.add(csa);
             pb = pb.add(NV);
         }
     }
     // SAFETY: forwarded from the caller's contract.
     unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+}
+
+/// Like [`tile`], but reads the B micro-panel unpacked — its k step p is the
+/// LANES·NV floats at `b + p·ldb`, at any alignment — and writes each step
+/// packed to `pb` as it goes. The first row tile of a B panel runs this, so
+/// the panel is packed by the loads the product needs anyway instead of in a
+/// separate pass over B before it (see `driver::macro_rows`).
+///
+/// # Safety
+/// `b + p·ldb .. + LANES·NV` must be readable for p < kc, `pb` writable for
+/// `kc·LANES·NV` floats and 64-byte aligned; `pa` and `c` as for [`tile`].
+#[inline(never)]
+#[allow(clippy::too_many_arguments)]
+pub unsafe fn tile_packing_b<const R: usize, const NV: usize>(
+    kc: usize,
+    pa: *const f32,
+    b: *const f32,
+    ldb: usize,
+    pb: *mut f32,
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+) {
+    prefetch_c(c, ldc, mr, nr);
+    let mut acc = [[V::ZERO; NV]; R];
+    let mut pa = pa;
+    let mut b = b;
+    let mut pb = pb as *mut V;
+    for _ in 0..kc {
+        // SAFETY: the caller guarantees kc steps of MR floats of A, of NV
+        // vectors of B at `b` and of NV aligned vectors at `pb`.
+        unsafe {
+            let ahead = b.wrapping_add(PF_B * ldb);
+            crate::simd::prefetch(ahead);
+            crate::simd::prefetch(ahead.wrapping_add(NV * LANES - 1));
+            let bv: [V; NV] = std::array::from_fn(|v| {
+                let x = (b.add(v * LANES) as *const V).read_unaligned();
+                *pb.add(v) = x;
+                x
+            });
+            rank1(&mut acc, |r| *pa.add(r), &bv);
+            pa = pa.add(MR);
+            b = b.add(ldb);
+            pb = pb.add(NV);
+        }
+    }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+}
+
+/// How many k steps ahead [`tile_packing_b`] prefetches the rows of B it
+/// reads: rows lie `ldb` apart, a stride the hardware prefetcher does not
+/// follow across pages. Without it, 512³ and 1024³ ran 4–8 % slower with the
+/// packing fused, with it 1–2 % (before fusing was limited to ≤ MC rows).
+const PF_B: usize = 16;
+
+/// One k step of a tile: acc[r][v] += a(r) · b[v] for the tile's R rows
+/// (A values broadcast) and NV vectors of B; R·NV FMAs.
+#[inline(always)]
+fn rank1<const R: usize, const NV: usize>(
+    acc: &mut [[V; NV]; R],
+    a: impl Fn(usize) -> f32,
+    b: &[V; NV],
+) {
+    for (r, row) in acc.iter_mut().enumerate() {
+        let a = V::splat(a(r));
+        for (x, b) in row.iter_mut().zip(b) {
+            *x = a.mul_add(*b, *x);
+        }
+    }
 }
 
 /// Asks for the first and last cache line of each of the tile's `mr` rows of
