@@ -64,22 +64,17 @@ pub unsafe fn tile<const R: usize, const NV: usize>(
     mr: usize,
     nr: usize,
 ) {
-    prefetch_c(c, ldc, mr, nr);
-    let mut acc = [[V::ZERO; NV]; R];
-    let mut pa = pa;
-    let mut pb = pb as *const V;
-    for _ in 0..kc {
-        // SAFETY: the caller guarantees kc steps of MR floats of A and NV
-        // aligned vectors of B.
-        unsafe {
+    let (mut pa, mut pb) = (pa, pb as *const V);
+    // SAFETY: the caller guarantees kc steps of MR floats of A and NV aligned
+    // vectors of B, and the tile of C.
+    unsafe {
+        run::<R, NV>(kc, alpha, beta, c, ldc, mr, nr, |acc| {
             let bv: [V; NV] = std::array::from_fn(|v| *pb.add(v));
-            rank1(&mut acc, |r| *pa.add(r), &bv);
+            rank1(acc, |r| *pa.add(r), &bv);
             pa = pa.add(MR);
             pb = pb.add(NV);
-        }
+        })
     }
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
 }
 
 /// Like [`tile`], but reads A unpacked: element (r, p) of the tile's R A rows
@@ -106,23 +101,18 @@ pub unsafe fn tile_strided<const R: usize, const NV: usize>(
     mr: usize,
     nr: usize,
 ) {
-    prefetch_c(c, ldc, mr, nr);
     let ro: [usize; R] = std::array::from_fn(|r| r.min(mr - 1) * rsa);
-    let mut acc = [[V::ZERO; NV]; R];
-    let mut pa = pa;
-    let mut pb = pb as *const V;
-    for _ in 0..kc {
-        // SAFETY: the caller guarantees the strided A reads and kc steps of
-        // NV aligned vectors of B.
-        unsafe {
+    let (mut pa, mut pb) = (pa, pb as *const V);
+    // SAFETY: the caller guarantees the strided A reads, kc steps of NV
+    // aligned vectors of B, and the tile of C.
+    unsafe {
+        run::<R, NV>(kc, alpha, beta, c, ldc, mr, nr, |acc| {
             let bv: [V; NV] = std::array::from_fn(|v| *pb.add(v));
-            rank1(&mut acc, |r| *pa.add(ro[r]), &bv);
+            rank1(acc, |r| *pa.add(ro[r]), &bv);
             pa = pa.add(csa);
             pb = pb.add(NV);
-        }
+        })
     }
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
 }
 
 /// Like [`tile`], but reads the B micro-panel unpacked — its k step p is the
@@ -149,15 +139,11 @@ pub unsafe fn tile_packing_b<const R: usize, const NV: usize>(
     mr: usize,
     nr: usize,
 ) {
-    prefetch_c(c, ldc, mr, nr);
-    let mut acc = [[V::ZERO; NV]; R];
-    let mut pa = pa;
-    let mut b = b;
-    let mut pb = pb as *mut V;
-    for _ in 0..kc {
-        // SAFETY: the caller guarantees kc steps of MR floats of A, of NV
-        // vectors of B at `b` and of NV aligned vectors at `pb`.
-        unsafe {
+    let (mut pa, mut b, mut pb) = (pa, b, pb as *mut V);
+    // SAFETY: the caller guarantees kc steps of MR floats of A, of NV vectors
+    // of B at `b` and of NV aligned vectors at `pb`, and the tile of C.
+    unsafe {
+        run::<R, NV>(kc, alpha, beta, c, ldc, mr, nr, |acc| {
             let ahead = b.wrapping_add(PF_B * ldb);
             crate::simd::prefetch(ahead);
             crate::simd::prefetch(ahead.wrapping_add(NV * LANES - 1));
@@ -166,14 +152,12 @@ pub unsafe fn tile_packing_b<const R: usize, const NV: usize>(
                 *pb.add(v) = x;
                 x
             });
-            rank1(&mut acc, |r| *pa.add(r), &bv);
+            rank1(acc, |r| *pa.add(r), &bv);
             pa = pa.add(MR);
             b = b.add(ldb);
             pb = pb.add(NV);
-        }
+        })
     }
-    // SAFETY: forwarded from the caller's contract.
-    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
 }
 
 /// How many k steps ahead [`tile_packing_b`] prefetches the rows of B it
@@ -181,6 +165,34 @@ pub unsafe fn tile_packing_b<const R: usize, const NV: usize>(
 /// follow across pages. Without it, 512³ and 1024³ ran 4–8 % slower with the
 /// packing fused, with it 1–2 % (before fusing was limited to ≤ MC rows).
 const PF_B: usize = 16;
+
+/// The frame every tile kernel shares: ask for the tile's lines of C, run
+/// `step` kc times on R×NV zeroed accumulators (each call one k step that
+/// reads A and B and advances its pointers), then store α·acc + β·C.
+///
+/// # Safety
+/// `c` must be valid for an `mr`×`nr` tile with row stride `ldc`, mr ≤ R,
+/// nr ≤ LANES·NV; `step` must be sound to call kc times.
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+unsafe fn run<const R: usize, const NV: usize>(
+    kc: usize,
+    alpha: f32,
+    beta: f32,
+    c: *mut f32,
+    ldc: usize,
+    mr: usize,
+    nr: usize,
+    mut step: impl FnMut(&mut [[V; NV]; R]),
+) {
+    prefetch_c(c, ldc, mr, nr);
+    let mut acc = [[V::ZERO; NV]; R];
+    for _ in 0..kc {
+        step(&mut acc);
+    }
+    // SAFETY: forwarded from the caller's contract.
+    unsafe { store::<R, NV>(&acc, alpha, beta, c, ldc, mr, nr) };
+}
 
 /// One k step of a tile: acc[r][v] += a(r) · b[v] for the tile's R rows
 /// (A values broadcast) and NV vectors of B; R·NV FMAs.
